@@ -1,0 +1,333 @@
+//! The event contracts of shopstream.
+//!
+//! `schemas/*.avsc` are the source of truth; this crate embeds them and defines the Rust types that
+//! serialize to exactly those records (a unit test checks every type against its schema). Stages
+//! encode and decode these types in the Confluent wire format through a Schema Registry.
+
+use apache_avro::Schema;
+use serde::{Deserialize, Serialize};
+
+/// One event contract: its Avro schema text and the record name it defines.
+pub trait Contract: Serialize + for<'de> Deserialize<'de> {
+    /// The `.avsc` text, exactly as in `schemas/`.
+    const SCHEMA: &'static str;
+    /// The record's full name.
+    const NAME: &'static str;
+
+    /// The parsed schema. The texts are fixed at build time and tested, so parsing cannot fail at run time
+    /// unless the embedded file is broken, which the unit tests catch.
+    fn schema() -> Result<Schema, apache_avro::Error> {
+        Schema::parse_str(Self::SCHEMA)
+    }
+}
+
+macro_rules! contract {
+    ($ty:ident, $file:literal, $name:literal) => {
+        impl Contract for $ty {
+            const SCHEMA: &'static str = include_str!(concat!("../", $file));
+            const NAME: &'static str = $name;
+        }
+    };
+}
+
+/// Ask the extract stage to fetch one URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrawlRequest {
+    pub crawl_id: String,
+    pub source: String,
+    pub url: String,
+    pub kind: String,
+    pub depth: i32,
+    pub priority: String,
+    pub requested_at: i64,
+    pub referrer: Option<String>,
+}
+contract!(CrawlRequest, "crawl_request.avsc", "io.shopstream.v1.CrawlRequest");
+
+/// The bytes fetched for one URL and the HTTP facts around them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawPage {
+    pub fetch_id: String,
+    pub crawl_id: String,
+    pub source: String,
+    pub url: String,
+    pub final_url: String,
+    pub kind: String,
+    pub depth: i32,
+    pub fetched_at: i64,
+    pub status: i32,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub latency_ms: i64,
+    /// `zstd` or `identity`.
+    pub body_encoding: String,
+    pub body_size: i64,
+    pub body_sha256: String,
+    #[serde(with = "apache_avro::serde::bytes")]
+    pub body: Vec<u8>,
+}
+contract!(RawPage, "raw_page.avsc", "io.shopstream.v1.RawPage");
+
+/// The outcome of one fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchObserved {
+    pub fetch_id: String,
+    pub crawl_id: String,
+    pub source: String,
+    pub url: String,
+    pub host: String,
+    pub fetched_at: i64,
+    pub status: i32,
+    pub latency_ms: i64,
+    pub bytes: i64,
+    pub attempts: i32,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+contract!(FetchObserved, "fetch_observed.avsc", "io.shopstream.v1.FetchObserved");
+
+/// Where an event came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub fetch_id: String,
+    pub crawl_id: String,
+    pub source: String,
+    pub url: String,
+    pub fetched_at: i64,
+    pub raw_topic: String,
+    pub raw_partition: i32,
+    pub raw_offset: i64,
+    pub parser: String,
+    pub parser_version: String,
+}
+
+/// Descriptive attributes of a product as seen on one fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub product_id: String,
+    pub url: String,
+    pub title: String,
+    pub brand: Option<String>,
+    pub category: Option<String>,
+    pub upc: Option<String>,
+    pub rating: Option<f64>,
+    pub rating_count: Option<i64>,
+    pub rating_scale: Option<f64>,
+    pub in_stock: Option<bool>,
+    pub stock: Option<i64>,
+    pub image_url: Option<String>,
+}
+contract!(ProductObserved, "product_observed.avsc", "io.shopstream.v1.ProductObserved");
+
+/// The selling price of a product seen on one fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub product_id: String,
+    pub amount: String,
+    pub currency: String,
+    pub price_minor: i64,
+    pub list_price_minor: Option<i64>,
+    pub raw: String,
+}
+contract!(PriceObserved, "price_observed.avsc", "io.shopstream.v1.PriceObserved");
+
+/// A product's position in a list seen on one fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub list_id: String,
+    pub list_kind: String,
+    pub keyword: Option<String>,
+    pub product_id: String,
+    pub product_url: String,
+    pub position: i32,
+    pub page: i32,
+    pub page_size: i32,
+}
+contract!(RankObserved, "rank_observed.avsc", "io.shopstream.v1.RankObserved");
+
+/// A record a stage could not process, with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub stage: String,
+    pub reason: String,
+    pub error_kind: String,
+    pub source: Option<String>,
+    pub parser: Option<String>,
+    pub origin_topic: String,
+    pub origin_partition: i32,
+    pub origin_offset: i64,
+    #[serde(with = "apache_avro::serde::bytes_opt")]
+    pub key: Option<Vec<u8>>,
+    #[serde(with = "apache_avro::serde::bytes")]
+    pub payload: Vec<u8>,
+    pub failed_at: i64,
+}
+contract!(DeadLetter, "dead_letter.avsc", "io.shopstream.v1.DeadLetter");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value};
+
+    fn provenance() -> Provenance {
+        Provenance {
+            fetch_id: "f1".into(),
+            crawl_id: "c1".into(),
+            source: "books".into(),
+            url: "http://x/".into(),
+            fetched_at: 1_700_000_000_123,
+            raw_topic: "raw.pages".into(),
+            raw_partition: 2,
+            raw_offset: 42,
+            parser: "books_toscrape".into(),
+            parser_version: "1".into(),
+        }
+    }
+
+    /// Encodes with the embedded schema, decodes, and checks the value survived unchanged and that the
+    /// record name matches.
+    fn round_trip<T: Contract + PartialEq + std::fmt::Debug>(item: T) {
+        let schema = T::schema().expect("schema parses");
+        assert_eq!(schema.name().map(|n| n.fullname(None)), Some(T::NAME.to_string()));
+        let value = to_value(&item).expect("to value").resolve(&schema).expect("resolves against schema");
+        let bytes = to_avro_datum(&schema, value).expect("encodes");
+        let back = from_avro_datum(&schema, &mut bytes.as_slice(), None).expect("decodes");
+        let back: T = from_value(&back).expect("from value");
+        assert_eq!(back, item);
+    }
+
+    #[test]
+    fn every_contract_round_trips_through_its_schema() {
+        round_trip(CrawlRequest {
+            crawl_id: "c".into(),
+            source: "books".into(),
+            url: "http://x/".into(),
+            kind: "seed".into(),
+            depth: 0,
+            priority: "normal".into(),
+            requested_at: 1,
+            referrer: Some("http://y/".into()),
+        });
+        round_trip(RawPage {
+            fetch_id: "f".into(),
+            crawl_id: "c".into(),
+            source: "books".into(),
+            url: "http://x/".into(),
+            final_url: "http://x/".into(),
+            kind: "seed".into(),
+            depth: 0,
+            fetched_at: 5,
+            status: 200,
+            content_type: Some("text/html".into()),
+            etag: None,
+            last_modified: None,
+            latency_ms: 3,
+            body_encoding: "identity".into(),
+            body_size: 3,
+            body_sha256: "00".into(),
+            body: vec![0, 1, 255],
+        });
+        round_trip(FetchObserved {
+            fetch_id: "f".into(),
+            crawl_id: "c".into(),
+            source: "s".into(),
+            url: "u".into(),
+            host: "h".into(),
+            fetched_at: 1,
+            status: 404,
+            latency_ms: 2,
+            bytes: 0,
+            attempts: 1,
+            outcome: "http_error".into(),
+            error: Some("Not Found".into()),
+        });
+        round_trip(ProductObserved {
+            event_id: "e".into(),
+            provenance: provenance(),
+            product_id: "p".into(),
+            url: "u".into(),
+            title: "t".into(),
+            brand: None,
+            category: Some("Poetry".into()),
+            upc: Some("a897fe39b1053632".into()),
+            rating: Some(3.0),
+            rating_count: None,
+            rating_scale: Some(5.0),
+            in_stock: Some(true),
+            stock: Some(22),
+            image_url: None,
+        });
+        round_trip(PriceObserved {
+            event_id: "e".into(),
+            provenance: provenance(),
+            product_id: "p".into(),
+            amount: "51.77".into(),
+            currency: "GBP".into(),
+            price_minor: 5177,
+            list_price_minor: None,
+            raw: "£51.77".into(),
+        });
+        round_trip(RankObserved {
+            event_id: "e".into(),
+            provenance: provenance(),
+            list_id: "all-products".into(),
+            list_kind: "listing".into(),
+            keyword: None,
+            product_id: "p".into(),
+            product_url: "u".into(),
+            position: 21,
+            page: 2,
+            page_size: 20,
+        });
+        round_trip(DeadLetter {
+            stage: "transform".into(),
+            reason: "no title".into(),
+            error_kind: "bad_data".into(),
+            source: Some("books".into()),
+            parser: None,
+            origin_topic: "raw.pages".into(),
+            origin_partition: 0,
+            origin_offset: 7,
+            key: Some(b"k".to_vec()),
+            payload: vec![1, 2, 3],
+            failed_at: 9,
+        });
+    }
+
+    #[test]
+    fn every_schema_has_an_example_that_matches_it() {
+        // schemas/examples/<name>.json must decode against its schema and into the Rust type.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("examples dir") {
+            let path = entry.expect("entry").path();
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let text = std::fs::read_to_string(&path).expect("read example");
+            let json: serde_json::Value = serde_json::from_str(&text).expect("example is JSON");
+            match stem.as_str() {
+                "crawl_request" => check_example::<CrawlRequest>(json),
+                "raw_page" => check_example::<RawPage>(json),
+                "fetch_observed" => check_example::<FetchObserved>(json),
+                "product_observed" => check_example::<ProductObserved>(json),
+                "price_observed" => check_example::<PriceObserved>(json),
+                "rank_observed" => check_example::<RankObserved>(json),
+                "dead_letter" => check_example::<DeadLetter>(json),
+                other => panic!("example {other} has no contract"),
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 7, "one example per schema");
+    }
+
+    fn check_example<T: Contract + PartialEq + std::fmt::Debug>(json: serde_json::Value) {
+        let item: T = serde_json::from_value(json).expect("example matches the Rust type");
+        round_trip(item);
+    }
+}
