@@ -1,0 +1,27 @@
+//! What every shopstream stage shares: endpoints and topic names, Kafka clients configured for the
+//! delivery contract (DESIGN §3), the contiguous offset tracker, the Avro codec speaking the Confluent
+//! wire format, error classes, deterministic ids and stage metrics.
+//!
+//! Stage crates depend on this crate and on `shopstream-schemas`, never on each other.
+
+pub mod codec;
+pub mod error;
+pub mod ids;
+pub mod kafka;
+pub mod metrics;
+pub mod offsets;
+pub mod topics;
+
+pub use codec::Codec;
+pub use error::{Error, ErrorClass, Result};
+pub use offsets::OffsetTracker;
+pub use topics::{Endpoints, Topics};
+pub use tokio_util::sync::CancellationToken;
+
+/// Milliseconds since the Unix epoch, UTC.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
