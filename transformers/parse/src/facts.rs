@@ -1,0 +1,60 @@
+//! The facts parsers produce: plain data, normalized, with no provenance (the stage adds it).
+
+use serde::Serialize;
+
+/// Everything one page or payload says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Parsed {
+    pub products: Vec<ProductFact>,
+    pub ranks: Vec<RankFact>,
+}
+
+/// A product and, when the page shows one, its price.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProductFact {
+    /// Stable id within the source.
+    pub product_id: String,
+    pub url: String,
+    pub title: String,
+    pub brand: Option<String>,
+    pub category: Option<String>,
+    /// UPC, GTIN, EAN or SKU as the page gives it.
+    pub upc: Option<String>,
+    /// 0–5.
+    pub rating: Option<f64>,
+    pub rating_count: Option<u64>,
+    /// Best value of the original scale.
+    pub rating_scale: Option<f64>,
+    pub in_stock: Option<bool>,
+    pub stock: Option<u64>,
+    pub image_url: Option<String>,
+    pub price: Option<PriceFact>,
+}
+
+/// A normalized selling price.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PriceFact {
+    /// Exact decimal amount as a string, e.g. `51.77`.
+    pub amount: String,
+    /// ISO 4217.
+    pub currency: String,
+    pub minor_units: i64,
+    pub list_price_minor: Option<i64>,
+    /// The text the price was read from.
+    pub raw: String,
+}
+
+/// A product's place in a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankFact {
+    pub list_id: String,
+    /// `listing`, `category` or `search`.
+    pub list_kind: String,
+    pub keyword: Option<String>,
+    pub product_id: String,
+    pub product_url: String,
+    /// 1-based, absolute across pages.
+    pub position: u32,
+    pub page: u32,
+    pub page_size: u32,
+}
