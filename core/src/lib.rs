@@ -5,12 +5,14 @@
 //! Stage crates depend on this crate and on `shopstream-schemas`, never on each other.
 
 pub mod codec;
+pub mod dlq;
 pub mod error;
 pub mod ids;
 pub mod kafka;
 pub mod metrics;
 pub mod offsets;
 pub mod topics;
+pub mod worker;
 
 pub use codec::Codec;
 pub use error::{Error, ErrorClass, Result};

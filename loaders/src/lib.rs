@@ -1,1 +1,3 @@
-//! placeholder
+//! Load stages: consume the event topics and upsert into sinks.
+
+pub mod clickhouse;

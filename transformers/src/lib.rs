@@ -1,1 +1,3 @@
-//! placeholder
+//! Transform stages: parse raw pages and payloads into normalized Avro events.
+
+pub mod stage;

@@ -1,0 +1,119 @@
+//! Extractor configuration: per-source fetch rules.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+fn default_max_depth() -> u32 {
+    10
+}
+fn default_per_host_concurrency() -> usize {
+    4
+}
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+fn default_max_body_bytes() -> usize {
+    10 * 1024 * 1024
+}
+fn default_max_redirects() -> usize {
+    5
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_user_agent() -> String {
+    concat!("shopstream/", env!("CARGO_PKG_VERSION")).to_string()
+}
+
+/// How one source is fetched.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFetch {
+    /// Allow loopback, private and link-local addresses (the local sandbox). Off by default.
+    #[serde(default)]
+    pub allow_private_network: bool,
+    /// CSS selectors of the links to follow (`a` elements; their `href`). Empty: follow nothing.
+    #[serde(default)]
+    pub follow: Vec<String>,
+    /// Links followed from the seed at most.
+    #[serde(default = "default_max_depth")]
+    pub max_depth: u32,
+    /// Requests in flight per host.
+    #[serde(default = "default_per_host_concurrency")]
+    pub per_host_concurrency: usize,
+    /// Pause after each request to a host, per slot.
+    #[serde(default)]
+    pub per_host_delay_ms: u64,
+    /// Time for one request, connect to last byte.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Larger bodies are cut off and the fetch fails.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: usize,
+    /// Tries for network errors, 429 and 5xx.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_user_agent")]
+    pub user_agent: String,
+}
+
+impl Default for SourceFetch {
+    fn default() -> Self {
+        SourceFetch {
+            allow_private_network: false,
+            follow: Vec::new(),
+            max_depth: default_max_depth(),
+            per_host_concurrency: default_per_host_concurrency(),
+            per_host_delay_ms: 0,
+            timeout_ms: default_timeout_ms(),
+            max_body_bytes: default_max_body_bytes(),
+            max_redirects: default_max_redirects(),
+            max_attempts: default_max_attempts(),
+            user_agent: default_user_agent(),
+        }
+    }
+}
+
+/// The extract stage.
+#[derive(Debug, Clone)]
+pub struct ExtractConfig {
+    pub group: String,
+    /// Requests in flight in this process.
+    pub concurrency: usize,
+    pub sources: BTreeMap<String, SourceFetch>,
+}
+
+impl ExtractConfig {
+    pub fn new(sources: BTreeMap<String, SourceFetch>) -> Self {
+        ExtractConfig { group: "shopstream-extract".into(), concurrency: 32, sources }
+    }
+
+    /// Every problem, with its path.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if self.concurrency == 0 {
+            problems.push("extract.concurrency: must be at least 1".to_string());
+        }
+        for (name, s) in &self.sources {
+            for (i, f) in s.follow.iter().enumerate() {
+                if let Err(e) = scraper::Selector::parse(f) {
+                    problems.push(format!("sources.{name}.follow[{i}]: invalid CSS selector {f:?}: {e}"));
+                }
+            }
+            if s.per_host_concurrency == 0 {
+                problems.push(format!("sources.{name}.per_host_concurrency: must be at least 1"));
+            }
+            if s.max_attempts == 0 {
+                problems.push(format!("sources.{name}.max_attempts: must be at least 1"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Loader configuration.
+
+use std::time::Duration;
+
+/// How the loader batches and where it writes.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// ClickHouse HTTP URL.
+    pub url: String,
+    /// Database (created by the migrations).
+    pub database: String,
+    /// Consumer group.
+    pub group: String,
+    /// Flush a table's batch at this many rows.
+    pub batch_rows: usize,
+    /// Flush a batch at this age.
+    pub batch_max_age: Duration,
+    /// First backoff of a retried insert; doubles up to `retry_max_backoff`.
+    pub retry_backoff: Duration,
+    pub retry_max_backoff: Duration,
+}
+
+impl LoadConfig {
+    pub fn new(url: impl Into<String>, database: impl Into<String>) -> Self {
+        LoadConfig {
+            url: url.into(),
+            database: database.into(),
+            group: "shopstream-load".into(),
+            batch_rows: 5_000,
+            batch_max_age: Duration::from_millis(500),
+            retry_backoff: Duration::from_millis(200),
+            retry_max_backoff: Duration::from_secs(10),
+        }
+    }
+
+    /// Every problem with the configuration, with its field.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            problems.push(format!("clickhouse.url: must be an http(s) URL, got {:?}", self.url));
+        }
+        if self.database.is_empty() || !self.database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            problems.push(format!("clickhouse.database: must be [A-Za-z0-9_]+, got {:?}", self.database));
+        }
+        if self.batch_rows == 0 {
+            problems.push("load.batch_rows: must be at least 1".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The loader's run loop: consume, batch per table, insert, then store offsets.
+
+use std::time::{Duration, Instant};
+
+use clickhouse::Client;
+use serde::Serialize;
+use shopstream_core::dlq::{self, Failure, Origin};
+use shopstream_core::kafka::{Producer, TrackedConsumer};
+use shopstream_core::metrics::{Health, Metrics};
+use shopstream_core::{Codec, Endpoints, ErrorClass, Topics};
+use shopstream_schemas::{FetchObserved, PriceObserved, ProductObserved, RankObserved};
+use tokio_util::sync::CancellationToken;
+
+use super::config::LoadConfig;
+use super::migrations;
+use super::rows::{FetchRow, PriceRow, ProductRow, RankRow};
+use super::service::{classify, client, ClickHouseError, Sql};
+
+const STAGE: &str = "load";
+
+/// One table's pending rows and the records they came from (one row per record).
+struct Batch<R> {
+    table: &'static str,
+    rows: Vec<R>,
+    origins: Vec<Origin>,
+    started: Option<Instant>,
+}
+
+impl<R> Batch<R> {
+    fn new(table: &'static str) -> Self {
+        Batch { table, rows: Vec::new(), origins: Vec::new(), started: None }
+    }
+
+    fn push(&mut self, row: R, origin: Origin) {
+        self.started.get_or_insert_with(Instant::now);
+        self.rows.push(row);
+        self.origins.push(origin);
+    }
+
+    fn due(&self, cfg: &LoadConfig) -> bool {
+        self.rows.len() >= cfg.batch_rows || self.started.is_some_and(|s| s.elapsed() >= cfg.batch_max_age)
+    }
+}
+
+struct Loader<'a> {
+    cfg: &'a LoadConfig,
+    ch: Client,
+    producer: Producer,
+    codec: Codec,
+    topics: &'a Topics,
+    consumer: &'a TrackedConsumer,
+    metrics: &'a Metrics,
+    shutdown: &'a CancellationToken,
+}
+
+/// A crash point for tests of the delivery guarantees: `SHOPSTREAM_FAILPOINT=load.before_insert` aborts
+/// the process after a batch was consumed and before it is sent; `load.after_insert` aborts after
+/// ClickHouse stored it and before its offsets are stored.
+fn failpoint(name: &str) {
+    if std::env::var("SHOPSTREAM_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint {name}: aborting the process");
+        std::process::abort();
+    }
+}
+
+impl Loader<'_> {
+    /// Insert `rows` once. Ok when ClickHouse acknowledged.
+    async fn insert_once<R: clickhouse::Row + Serialize + Send + Sync + 'static>(
+        &self,
+        table: &str,
+        rows: &[R],
+    ) -> Result<(), ClickHouseError>
+    where
+        R: for<'b> clickhouse::RowWrite<Value<'b> = R>,
+    {
+        let mut insert = self.ch.insert::<R>(table).await.map_err(|e| classify(&e))?;
+        for row in rows {
+            insert.write(row).await.map_err(|e| classify(&e))?;
+        }
+        insert.end().await.map_err(|e| classify(&e))
+    }
+
+    /// Insert with retries for retriable failures and bisection for data failures. Returns the rows
+    /// ClickHouse rejected, with its error text. Err only for configuration errors or shutdown.
+    async fn insert<R: clickhouse::Row + Serialize + Send + Sync + Clone + 'static>(
+        &self,
+        table: &str,
+        rows: &[R],
+    ) -> Result<Vec<(usize, String)>, ClickHouseError>
+    where
+        R: for<'b> clickhouse::RowWrite<Value<'b> = R>,
+    {
+        // Work list of (start, end) ranges; a data error splits its range in two.
+        let mut rejected = Vec::new();
+        let mut ranges = vec![(0usize, rows.len())];
+        while let Some((start, end)) = ranges.pop() {
+            let mut backoff = self.cfg.retry_backoff;
+            loop {
+                match self.insert_once(table, &rows[start..end]).await {
+                    Ok(()) => {
+                        self.metrics.set_health("clickhouse", Health::Healthy, "");
+                        break;
+                    }
+                    Err(ClickHouseError::Data(msg)) => {
+                        if end - start == 1 {
+                            rejected.push((start, msg));
+                        } else {
+                            let mid = start + (end - start) / 2;
+                            ranges.push((mid, end));
+                            ranges.push((start, mid));
+                        }
+                        break;
+                    }
+                    Err(ClickHouseError::Retriable(msg)) => {
+                        tracing::warn!(table, error = %msg, backoff_ms = backoff.as_millis() as u64, "A ClickHouse insert failed; retrying the same batch.");
+                        self.metrics.set_health("clickhouse", Health::Degraded, format!("retrying an insert: {msg}"));
+                        self.metrics.add("insert_retries", &[("stage", STAGE), ("table", table)], 1);
+                        tokio::select! {
+                            _ = tokio::time::sleep(backoff) => {}
+                            _ = self.shutdown.cancelled() => {
+                                return Err(ClickHouseError::Retriable(format!("shut down while retrying: {msg}")));
+                            }
+                        }
+                        backoff = (backoff * 2).min(self.cfg.retry_max_backoff);
+                    }
+                    Err(e @ ClickHouseError::Config(_)) => {
+                        self.metrics.set_health("clickhouse", Health::Critical, e.to_string());
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(rejected)
+    }
+
+    /// Flush one batch: insert, dead-letter rejected rows, then mark every record done.
+    async fn flush<R: clickhouse::Row + Serialize + Send + Sync + Clone + 'static>(
+        &self,
+        batch: &mut Batch<R>,
+    ) -> Result<(), ClickHouseError>
+    where
+        R: for<'b> clickhouse::RowWrite<Value<'b> = R>,
+    {
+        if batch.rows.is_empty() {
+            return Ok(());
+        }
+        failpoint("load.before_insert");
+        let rejected = self.insert(batch.table, &batch.rows).await?;
+        failpoint("load.after_insert");
+        for (i, msg) in &rejected {
+            let failure = Failure {
+                stage: STAGE,
+                reason: format!("ClickHouse rejected the row for table {}: {msg}", batch.table),
+                class: ErrorClass::BadData,
+                source: None,
+                parser: None,
+            };
+            self.dead_letter(&batch.origins[*i], failure).await?;
+        }
+        let loaded = (batch.rows.len() - rejected.len()) as u64;
+        self.metrics.add("records_out", &[("stage", STAGE), ("table", batch.table)], loaded);
+        tracing::debug!(table = batch.table, rows = loaded, rejected = rejected.len(), "Loaded a batch.");
+        for o in &batch.origins {
+            self.consumer.done(&o.topic, o.partition, o.offset);
+        }
+        batch.rows.clear();
+        batch.origins.clear();
+        batch.started = None;
+        Ok(())
+    }
+
+    /// Dead-letter one record, retrying the broker until it acknowledges (or shutdown).
+    async fn dead_letter(&self, origin: &Origin, failure: Failure) -> Result<(), ClickHouseError> {
+        let mut backoff = self.cfg.retry_backoff;
+        loop {
+            match dlq::send(&self.producer, &self.codec, &self.topics.dlq_load, origin, failure.clone()).await {
+                Ok(()) => {
+                    self.metrics.add("dead_lettered", &[("stage", STAGE)], 1);
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "Could not send a dead letter; retrying.");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = self.shutdown.cancelled() => return Err(ClickHouseError::Retriable(format!("shut down while dead-lettering: {e}"))),
+                    }
+                    backoff = (backoff * 2).min(self.cfg.retry_max_backoff);
+                }
+            }
+        }
+    }
+}
+
+/// Run the loader until `shutdown`. Applies migrations first.
+pub async fn run(
+    cfg: LoadConfig,
+    endpoints: &Endpoints,
+    topics: &Topics,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if let Err(problems) = cfg.validate() {
+        anyhow::bail!("invalid loader configuration:\n  {}", problems.join("\n  "));
+    }
+    let sql = Sql::new(&cfg.url, &cfg.database)?;
+    migrations::apply(&sql).await?;
+    migrations::check(&sql).await?;
+    let event_topics = topics.event_topics();
+    shopstream_core::kafka::ensure_topics(&endpoints.kafka_brokers, &[topics.dlq_load.as_str()], 1).await?;
+    let consumer = TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &event_topics)?;
+    let loader = Loader {
+        cfg: &cfg,
+        ch: client(&cfg.url, &cfg.database),
+        producer: Producer::new(&endpoints.kafka_brokers)?,
+        codec: Codec::new(&endpoints.schema_registry_url),
+        topics,
+        consumer: &consumer,
+        metrics: &metrics,
+        shutdown: &shutdown,
+    };
+    metrics.set_health("clickhouse", Health::Healthy, "");
+    let mut products: Batch<ProductRow> = Batch::new("products");
+    let mut prices: Batch<PriceRow> = Batch::new("price_observations");
+    let mut ranks: Batch<RankRow> = Batch::new("rank_observations");
+    let mut fetches: Batch<FetchRow> = Batch::new("fetch_log");
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tracing::info!(group = %cfg.group, database = %cfg.database, "The loader is running.");
+
+    let result: anyhow::Result<()> = async {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+                msg = consumer.consumer.recv() => {
+                    let msg = match msg {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "Kafka consume error.");
+                            continue;
+                        }
+                    };
+                    let origin = Origin::of(&msg);
+                    drop(msg);
+                    consumer.begin(&origin.topic, origin.partition, origin.offset);
+                    metrics.add("records_in", &[("stage", STAGE), ("topic", &origin.topic)], 1);
+                    let decoded = decode_into(&loader, &origin, &mut products, &mut prices, &mut ranks, &mut fetches).await;
+                    if let Err(e) = decoded {
+                        let class = e.class();
+                        if class == ErrorClass::External {
+                            // The registry is unreachable: do not dead-letter a good record; stop and
+                            // let the next run redo it (its offset is not stored).
+                            anyhow::bail!("cannot decode events: {e}");
+                        }
+                        let failure = Failure { stage: STAGE, reason: e.to_string(), class, source: None, parser: None };
+                        loader.dead_letter(&origin, failure).await?;
+                        consumer.done(&origin.topic, origin.partition, origin.offset);
+                    }
+                }
+            }
+            if products.due(&cfg) { loader.flush(&mut products).await?; }
+            if prices.due(&cfg) { loader.flush(&mut prices).await?; }
+            if ranks.due(&cfg) { loader.flush(&mut ranks).await?; }
+            if fetches.due(&cfg) { loader.flush(&mut fetches).await?; }
+        }
+        // Drain: load what was consumed, then commit.
+        loader.flush(&mut products).await?;
+        loader.flush(&mut prices).await?;
+        loader.flush(&mut ranks).await?;
+        loader.flush(&mut fetches).await?;
+        Ok(())
+    }
+    .await;
+    consumer.commit_sync();
+    tracing::info!(
+        records_in = metrics.get("records_in", &[("stage", STAGE)]),
+        records_out = metrics.get("records_out", &[("stage", STAGE)]),
+        dead_lettered = metrics.get("dead_lettered", &[("stage", STAGE)]),
+        "The loader stopped."
+    );
+    result
+}
+
+async fn decode_into(
+    loader: &Loader<'_>,
+    origin: &Origin,
+    products: &mut Batch<ProductRow>,
+    prices: &mut Batch<PriceRow>,
+    ranks: &mut Batch<RankRow>,
+    fetches: &mut Batch<FetchRow>,
+) -> shopstream_core::Result<()> {
+    let t = loader.topics;
+    let bytes = &origin.payload;
+    if origin.topic == t.products {
+        let e: ProductObserved = loader.codec.decode(bytes).await?;
+        products.push(e.into(), origin.clone());
+    } else if origin.topic == t.prices {
+        let e: PriceObserved = loader.codec.decode(bytes).await?;
+        prices.push(e.into(), origin.clone());
+    } else if origin.topic == t.ranks {
+        let e: RankObserved = loader.codec.decode(bytes).await?;
+        ranks.push(e.into(), origin.clone());
+    } else if origin.topic == t.fetches {
+        let e: FetchObserved = loader.codec.decode(bytes).await?;
+        fetches.push(e.into(), origin.clone());
+    } else {
+        return Err(shopstream_core::Error::Config(format!("no table for topic {}", origin.topic)));
+    }
+    Ok(())
+}

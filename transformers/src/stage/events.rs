@@ -1,0 +1,177 @@
+//! Facts to events: provenance, deterministic ids and keys.
+
+use shopstream_core::ids::stable_id;
+use shopstream_parse::{Parsed, ParserConfig};
+use shopstream_schemas::{PriceObserved, ProductObserved, Provenance, RankObserved, RawPage};
+
+/// The events of one raw record.
+#[derive(Debug, Default, PartialEq)]
+pub struct Events {
+    pub products: Vec<ProductObserved>,
+    pub prices: Vec<PriceObserved>,
+    pub ranks: Vec<RankObserved>,
+}
+
+impl Events {
+    pub fn len(&self) -> usize {
+        self.products.len() + self.prices.len() + self.ranks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where the raw record was read from.
+#[derive(Debug, Clone, Copy)]
+pub struct RawPosition<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+fn to_i64(v: Option<u64>) -> Option<i64> {
+    v.and_then(|v| i64::try_from(v).ok())
+}
+
+/// Wrap parsed facts in events. Ids depend only on the fetch, the parser version and the fact's
+/// identity, so the same raw record parsed by the same parser version always gives the same events.
+pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: Parsed) -> Events {
+    let provenance = Provenance {
+        fetch_id: raw.fetch_id.clone(),
+        crawl_id: raw.crawl_id.clone(),
+        source: raw.source.clone(),
+        url: raw.final_url.clone(),
+        fetched_at: raw.fetched_at,
+        raw_topic: at.topic.to_string(),
+        raw_partition: at.partition,
+        raw_offset: at.offset,
+        parser: parser.name().to_string(),
+        parser_version: parser.version().to_string(),
+    };
+    let id = |kind: &str, a: &str, b: &str| stable_id(&[&raw.fetch_id, parser.name(), parser.version(), kind, a, b]);
+    let mut ev = Events::default();
+    for p in parsed.products {
+        if let Some(price) = &p.price {
+            ev.prices.push(PriceObserved {
+                event_id: id("price", &p.product_id, ""),
+                provenance: provenance.clone(),
+                product_id: p.product_id.clone(),
+                amount: price.amount.clone(),
+                currency: price.currency.clone(),
+                price_minor: price.minor_units,
+                list_price_minor: price.list_price_minor,
+                raw: price.raw.clone(),
+            });
+        }
+        ev.products.push(ProductObserved {
+            event_id: id("product", &p.product_id, ""),
+            provenance: provenance.clone(),
+            product_id: p.product_id,
+            url: p.url,
+            title: p.title,
+            brand: p.brand,
+            category: p.category,
+            upc: p.upc,
+            rating: p.rating,
+            rating_count: to_i64(p.rating_count),
+            rating_scale: p.rating_scale,
+            in_stock: p.in_stock,
+            stock: to_i64(p.stock),
+            image_url: p.image_url,
+        });
+    }
+    for r in parsed.ranks {
+        ev.ranks.push(RankObserved {
+            event_id: id("rank", &r.list_id, &r.position.to_string()),
+            provenance: provenance.clone(),
+            list_id: r.list_id,
+            list_kind: r.list_kind,
+            keyword: r.keyword,
+            product_id: r.product_id,
+            product_url: r.product_url,
+            position: i32::try_from(r.position).unwrap_or(i32::MAX),
+            page: i32::try_from(r.page).unwrap_or(i32::MAX),
+            page_size: i32::try_from(r.page_size).unwrap_or(i32::MAX),
+        });
+    }
+    ev
+}
+
+/// Key of product and price events.
+pub fn product_key(source: &str, product_id: &str) -> Vec<u8> {
+    format!("{source}:{product_id}").into_bytes()
+}
+
+/// Key of rank events.
+pub fn list_key(source: &str, list_id: &str) -> Vec<u8> {
+    format!("{source}:{list_id}").into_bytes()
+}
+
+/// The decoded body of a raw record.
+pub fn body(raw: &RawPage) -> Result<Vec<u8>, String> {
+    match raw.body_encoding.as_str() {
+        "identity" => Ok(raw.body.clone()),
+        "zstd" => {
+            let cap = usize::try_from(raw.body_size).map_err(|_| format!("invalid body_size {}", raw.body_size))?;
+            zstd::bulk::decompress(&raw.body, cap.max(1)).map_err(|e| format!("the zstd body does not decompress: {e}"))
+        }
+        other => Err(format!("unknown body_encoding {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shopstream_parse::{PageContext, ParserConfig};
+
+    fn raw(body: &[u8]) -> RawPage {
+        RawPage {
+            fetch_id: "f1".into(),
+            crawl_id: "c1".into(),
+            source: "books".into(),
+            url: "http://b/catalogue/page-2.html".into(),
+            final_url: "http://b/catalogue/page-2.html".into(),
+            kind: "link".into(),
+            depth: 1,
+            fetched_at: 1_000,
+            status: 200,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            latency_ms: 1,
+            body_encoding: "zstd".into(),
+            body_size: body.len() as i64,
+            body_sha256: String::new(),
+            body: zstd::bulk::compress(body, 3).expect("compress"),
+        }
+    }
+
+    #[test]
+    fn same_record_same_events_and_ids_differ_by_fact() {
+        let html = br#"<form class="form-horizontal"><strong>1000</strong> results - showing <strong>21</strong> to <strong>22</strong>.</form>
+<article class="product_pod"><h3><a href="a_1/index.html">A</a></h3></article><article class="product_pod"><h3><a href="b_2/index.html">B</a></h3></article>
+<ul class="pager"><li class="current">Page 2 of 50</li></ul>"#;
+        let r = raw(html);
+        let body = body(&r).expect("body");
+        let at = RawPosition { topic: "raw.pages", partition: 0, offset: 5 };
+        let cfg = ParserConfig::BooksToscrape;
+        let ctx = PageContext { url: &r.final_url, content_type: None, default_currency: None };
+        let a = build(&r, at, &cfg, shopstream_parse::parse(&cfg, &body, &ctx).expect("parse"));
+        let b = build(&r, at, &cfg, shopstream_parse::parse(&cfg, &body, &ctx).expect("parse"));
+        assert_eq!(a, b);
+        assert_eq!(a.ranks.len(), 2);
+        assert_ne!(a.ranks[0].event_id, a.ranks[1].event_id);
+        assert_eq!(a.ranks[1].position, 22);
+        assert_eq!(a.ranks[0].provenance.raw_offset, 5);
+    }
+
+    #[test]
+    fn bad_bodies_are_reported() {
+        let mut r = raw(b"x");
+        r.body = b"not zstd".to_vec();
+        assert!(body(&r).is_err());
+        r.body_encoding = "br".into();
+        assert!(body(&r).expect_err("unknown").contains("unknown body_encoding"));
+    }
+}

@@ -1,0 +1,138 @@
+//! The transform stage's run loop.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use shopstream_core::dlq::{Failure, Origin};
+use shopstream_core::kafka::{Producer, TrackedConsumer};
+use shopstream_core::metrics::Metrics;
+use shopstream_core::worker::{self, DeadLetters, Outcome};
+use shopstream_core::{Codec, Endpoints, ErrorClass, Topics};
+use shopstream_parse::PageContext;
+use shopstream_schemas::RawPage;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{TransformConfig, TransformSource};
+use super::events::{self, list_key, product_key, RawPosition};
+
+const STAGE: &str = "transform";
+
+struct Ctx {
+    sources: HashMap<String, Arc<TransformSource>>,
+    producer: Producer,
+    codec: Codec,
+    topics: Topics,
+    shutdown: CancellationToken,
+}
+
+fn failure(class: ErrorClass, reason: String, source: Option<&str>, parser: Option<&str>) -> Failure {
+    Failure { stage: STAGE, reason, class, source: source.map(str::to_string), parser: parser.map(str::to_string) }
+}
+
+/// Run the transform stage until `shutdown`.
+pub async fn run(
+    cfg: TransformConfig,
+    endpoints: &Endpoints,
+    topics: &Topics,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if let Err(problems) = cfg.validate() {
+        anyhow::bail!("invalid transform configuration:\n  {}", problems.join("\n  "));
+    }
+    let producer = Producer::new(&endpoints.kafka_brokers)?;
+    let codec = Codec::new(&endpoints.schema_registry_url);
+    let consumer = Arc::new(TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &topics.raw_topics())?);
+    let dead_letters = DeadLetters { producer: producer.clone(), codec: codec.clone(), topic: topics.dlq_transform.clone() };
+    let ctx = Arc::new(Ctx {
+        sources: cfg.sources.iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect(),
+        producer,
+        codec,
+        topics: topics.clone(),
+        shutdown: shutdown.clone(),
+    });
+    tracing::info!(group = %cfg.group, sources = ctx.sources.len(), "The transformer is running.");
+    worker::consume(STAGE, consumer, cfg.concurrency, dead_letters, metrics, shutdown, move |origin| {
+        let ctx = ctx.clone();
+        async move { process(&ctx, origin).await }
+    })
+    .await
+}
+
+async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
+    let raw: RawPage = match worker::decode_until(&ctx.codec, &origin.payload, &ctx.shutdown).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return Outcome::Interrupted,
+        Err(e) => return Outcome::Failed(failure(e.class(), format!("not a raw page: {e}"), None, None)),
+    };
+    let Some(source) = ctx.sources.get(&raw.source).cloned() else {
+        return Outcome::Failed(failure(
+            ErrorClass::Config,
+            format!("no parser is configured for source {:?}", raw.source),
+            Some(&raw.source),
+            None,
+        ));
+    };
+    let parser_name = source.parser.name();
+    let body = match events::body(&raw) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Failed(failure(ErrorClass::BadData, e, Some(&raw.source), Some(parser_name))),
+    };
+    // Parsing is CPU work: off the async executor.
+    let (raw, parsed) = {
+        let source = source.clone();
+        match tokio::task::spawn_blocking(move || {
+            let ctx = PageContext {
+                url: &raw.final_url,
+                content_type: raw.content_type.as_deref(),
+                default_currency: source.default_currency.as_deref(),
+            };
+            let parsed = shopstream_parse::parse(&source.parser, &body, &ctx);
+            (raw, parsed)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(failure(ErrorClass::Bug, format!("the parser panicked: {e}"), None, Some(parser_name))),
+        }
+    };
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            return Outcome::Failed(failure(ErrorClass::BadData, format!("{e} ({})", raw.final_url), Some(&raw.source), Some(parser_name)))
+        }
+    };
+    let at = RawPosition { topic: &origin.topic, partition: origin.partition, offset: origin.offset };
+    let evs = events::build(&raw, at, &source.parser, parsed);
+    let mut out = Vec::with_capacity(evs.len());
+    let t = &ctx.topics;
+    let encode_err = |e: shopstream_core::Error| {
+        Outcome::Failed(failure(e.class(), format!("cannot encode an event: {e}"), Some(&raw.source), Some(parser_name)))
+    };
+    for e in &evs.products {
+        match worker::encode_until(&ctx.codec, &t.products, e, &ctx.shutdown).await {
+            Ok(b) => out.push((t.products.clone(), product_key(&raw.source, &e.product_id), b)),
+            Err(err) => return encode_err(err),
+        }
+    }
+    for e in &evs.prices {
+        match worker::encode_until(&ctx.codec, &t.prices, e, &ctx.shutdown).await {
+            Ok(b) => out.push((t.prices.clone(), product_key(&raw.source, &e.product_id), b)),
+            Err(err) => return encode_err(err),
+        }
+    }
+    for e in &evs.ranks {
+        match worker::encode_until(&ctx.codec, &t.ranks, e, &ctx.shutdown).await {
+            Ok(b) => out.push((t.ranks.clone(), list_key(&raw.source, &e.list_id), b)),
+            Err(err) => return encode_err(err),
+        }
+    }
+    if worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await.is_err() {
+        return Outcome::Interrupted;
+    }
+    if evs.is_empty() {
+        Outcome::Done("no_facts")
+    } else {
+        Outcome::Done("parsed")
+    }
+}
