@@ -1,1 +1,635 @@
-fn main() {}
+//! `shopstream`: the one binary. Each stage runs alone (its own consumer group, so several processes
+//! share the work) or all together with `run`. Endpoints come from flags or the environment.
+
+mod config;
+mod report;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use shopstream_core::metrics::Metrics;
+use shopstream_core::{CancellationToken, Endpoints, Topics};
+
+use crate::config::PipelineConfig;
+
+#[derive(Parser)]
+#[command(name = "shopstream", version, about = "An event-sourced e-commerce data pipeline over Kafka, Avro and ClickHouse.")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Global {
+    /// Kafka bootstrap servers.
+    #[arg(long, global = true, env = "SHOPSTREAM_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    brokers: String,
+    /// Schema Registry URL.
+    #[arg(long, global = true, env = "SHOPSTREAM_SCHEMA_REGISTRY_URL", default_value = "http://127.0.0.1:8081")]
+    schema_registry_url: String,
+    /// ClickHouse HTTP URL.
+    #[arg(long, global = true, env = "SHOPSTREAM_CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
+    clickhouse_url: String,
+    /// ClickHouse database.
+    #[arg(long, global = true, env = "SHOPSTREAM_CLICKHOUSE_DATABASE", default_value = "shopstream")]
+    clickhouse_database: String,
+    /// Prefix of every topic name (e.g. per environment or per test).
+    #[arg(long, global = true, env = "SHOPSTREAM_TOPIC_PREFIX", default_value = "")]
+    topic_prefix: String,
+    /// Prefix of every consumer group name.
+    #[arg(long, global = true, env = "SHOPSTREAM_GROUP_PREFIX", default_value = "shopstream")]
+    group_prefix: String,
+    /// Pipeline config file (TOML); the built-in one crawls books.toscrape.com.
+    #[arg(long, global = true, env = "SHOPSTREAM_CONFIG")]
+    config: Option<PathBuf>,
+    /// Serve /metrics and /health on this address.
+    #[arg(long, global = true, env = "SHOPSTREAM_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "SHOPSTREAM_LOG_JSON")]
+    log_json: bool,
+}
+
+impl Global {
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            kafka_brokers: self.brokers.clone(),
+            schema_registry_url: self.schema_registry_url.clone(),
+            clickhouse_url: self.clickhouse_url.clone(),
+            clickhouse_database: self.clickhouse_database.clone(),
+        }
+    }
+
+    fn topics(&self) -> Topics {
+        Topics::with_prefix(&self.topic_prefix)
+    }
+
+    fn group(&self, stage: &str) -> String {
+        format!("{}-{stage}", self.group_prefix)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a Confluent Schema Registry-compatible API, state in the `_schemas` topic.
+    Registry(RegistryArgs),
+    /// Serve the bundled Books to Scrape snapshot on localhost.
+    Sandbox(SandboxArgs),
+    /// Create the pipeline's topics (idempotent).
+    Topics(TopicsArgs),
+    /// Apply the ClickHouse migrations (idempotent).
+    Migrate,
+    /// Publish crawl requests for seed URLs.
+    Crawl(CrawlArgs),
+    /// Run the extract stage: fetch crawl requests, publish raw pages.
+    Extract(StageArgs),
+    /// Run the transform stage: parse raw pages into Avro events.
+    Transform(StageArgs),
+    /// Run the load stage: upsert events into ClickHouse.
+    Load(LoadArgs),
+    /// Run extract, transform and load in one process.
+    Run(RunArgs),
+    /// Wait until every stage's consumer group has caught up (no lag), then exit.
+    WaitIdle(WaitIdleArgs),
+    /// Print a short ClickHouse report of what was loaded.
+    Report,
+    /// Print each topic's size and each stage group's lag.
+    Status,
+    /// Parse one saved page or payload offline and print the normalized facts.
+    Parse(ParseArgs),
+    /// Normalize values (prices) the way the transform stage does.
+    Normalize(NormalizeArgs),
+}
+
+#[derive(Args)]
+struct RegistryArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SHOPSTREAM_REGISTRY_LISTEN", default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+    /// Topic holding the registry's state.
+    #[arg(long, default_value = shopstream_registry::DEFAULT_TOPIC)]
+    topic: String,
+    /// Default compatibility level.
+    #[arg(long, default_value = "BACKWARD")]
+    compatibility: String,
+}
+
+#[derive(Args)]
+struct SandboxArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, env = "SHOPSTREAM_SANDBOX_PORT", default_value_t = shopstream_sandbox::DEFAULT_PORT)]
+    port: u16,
+    /// Also serve N copies of the shop under /shop1/ … /shopN/.
+    #[arg(long, default_value_t = 0)]
+    copies: u32,
+    /// Added latency per response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Fraction of requests answered 503 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Fraction of requests answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    rate_429: f64,
+    /// Seed of the fault draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct TopicsArgs {
+    /// Partitions of each new topic.
+    #[arg(long, env = "SHOPSTREAM_PARTITIONS", default_value_t = 4)]
+    partitions: i32,
+}
+
+#[derive(Args)]
+struct CrawlArgs {
+    /// Seed URL (repeatable).
+    #[arg(long = "seed", required_unless_present = "urls_file")]
+    seeds: Vec<String>,
+    /// A file with one URL per line (blank lines and # comments skipped).
+    #[arg(long)]
+    urls_file: Option<PathBuf>,
+    /// Source name (from the config).
+    #[arg(long, default_value = "books")]
+    source: String,
+    /// high, normal or low.
+    #[arg(long, default_value = "normal")]
+    priority: String,
+    /// Crawl id; default: `<source>-<now ms>`.
+    #[arg(long)]
+    crawl_id: Option<String>,
+    /// Print what would be published and publish nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args, Clone)]
+struct StageArgs {
+    /// Records in flight in this process.
+    #[arg(long)]
+    concurrency: Option<usize>,
+}
+
+#[derive(Args, Clone)]
+struct LoadArgs {
+    /// Rows per ClickHouse insert at most.
+    #[arg(long, default_value_t = 5000)]
+    batch_rows: usize,
+    /// Flush a batch after this many milliseconds.
+    #[arg(long, default_value_t = 500)]
+    batch_max_age_ms: u64,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    stage: StageArgs,
+    #[command(flatten)]
+    load: LoadArgs,
+}
+
+#[derive(Args)]
+struct WaitIdleArgs {
+    /// Give up after this many seconds (exit 1).
+    #[arg(long, default_value_t = 600)]
+    timeout_secs: u64,
+    /// Lag must stay zero this long.
+    #[arg(long, default_value_t = 3)]
+    settle_secs: u64,
+    /// Which stages' groups to wait for.
+    #[arg(long, value_delimiter = ',', default_value = "extract,transform,load")]
+    stages: Vec<String>,
+}
+
+#[derive(Args)]
+struct ParseArgs {
+    /// A saved page or payload.
+    file: PathBuf,
+    /// Source whose parser to use (from the config); none: the generic parser.
+    #[arg(long)]
+    source: Option<String>,
+    /// The URL the page came from (links and ids resolve against it).
+    #[arg(long, default_value = "http://localhost/")]
+    url: String,
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct NormalizeArgs {
+    #[command(subcommand)]
+    what: NormalizeWhat,
+}
+
+#[derive(Subcommand)]
+enum NormalizeWhat {
+    /// A price: amount, ISO currency and minor units.
+    Price(PriceArgs),
+}
+
+#[derive(Args)]
+struct PriceArgs {
+    /// The price text.
+    #[arg(required_unless_present = "stdin")]
+    text: Option<String>,
+    /// Text near the price naming the currency.
+    #[arg(long)]
+    currency_hint: Option<String>,
+    /// The site's decimal separator.
+    #[arg(long)]
+    decimal_separator: Option<char>,
+    /// ISO 4217 code when the text names none.
+    #[arg(long)]
+    default_currency: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// Read JSON lines {"raw","currency_hint","decimal_separator"}, write one JSON line each.
+    #[arg(long)]
+    stdin: bool,
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM.
+fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot listen for SIGTERM.");
+                    let _ = ctrl_c.await;
+                    t.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("Shutting down.");
+        t.cancel();
+    });
+    token
+}
+
+fn start_metrics(global: &Global, metrics: &Metrics, shutdown: &CancellationToken) {
+    if let Some(addr) = global.metrics_listen {
+        let (m, s) = (metrics.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = shopstream_core::metrics::serve(addr, m, s).await {
+                tracing::error!(error = %e, %addr, "The metrics endpoint failed.");
+            }
+        });
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.global.log_json);
+    if let Err(e) = dispatch(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let g = cli.global;
+    match cli.command {
+        Command::Registry(a) => {
+            let mut cfg = shopstream_registry::RegistryConfig::new(a.listen, g.brokers.clone());
+            cfg.topic = a.topic;
+            cfg.default_compatibility = a.compatibility.parse().map_err(|e| anyhow::anyhow!("--compatibility: {e}"))?;
+            shopstream_registry::serve(cfg, shutdown_on_signals()).await?;
+        }
+        Command::Sandbox(a) => {
+            let mut cfg = shopstream_sandbox::SandboxConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], a.port)),
+                copies: a.copies,
+                ..Default::default()
+            };
+            cfg.faults.latency_ms = a.latency_ms;
+            cfg.faults.error_rate = a.error_rate;
+            cfg.faults.rate_429 = a.rate_429;
+            cfg.faults.seed = a.seed;
+            let sandbox = shopstream_sandbox::Sandbox::bind(cfg).await?;
+            eprintln!("sandbox serving on http://{}/", sandbox.local_addr());
+            sandbox.run(shutdown_on_signals()).await?;
+        }
+        Command::Topics(a) => {
+            let topics = g.topics();
+            shopstream_core::kafka::ensure_topics(&g.brokers, &topics.all(), a.partitions).await?;
+            for t in topics.all() {
+                println!("{t}");
+            }
+        }
+        Command::Migrate => {
+            let sql = shopstream_loaders::clickhouse::service::Sql::new(&g.clickhouse_url, &g.clickhouse_database)?;
+            let applied = shopstream_loaders::clickhouse::migrations::apply(&sql).await?;
+            println!("applied migrations: {applied:?}");
+        }
+        Command::Crawl(a) => crawl(&g, a).await?,
+        Command::Extract(a) => {
+            let (metrics, shutdown) = (Metrics::new(), shutdown_on_signals());
+            start_metrics(&g, &metrics, &shutdown);
+            ensure_topics(&g).await?;
+            extract(&g, &a, metrics, shutdown).await?;
+        }
+        Command::Transform(a) => {
+            let (metrics, shutdown) = (Metrics::new(), shutdown_on_signals());
+            start_metrics(&g, &metrics, &shutdown);
+            ensure_topics(&g).await?;
+            transform(&g, &a, metrics, shutdown).await?;
+        }
+        Command::Load(a) => {
+            let (metrics, shutdown) = (Metrics::new(), shutdown_on_signals());
+            start_metrics(&g, &metrics, &shutdown);
+            ensure_topics(&g).await?;
+            load(&g, &a, metrics, shutdown).await?;
+        }
+        Command::Run(a) => {
+            let (metrics, shutdown) = (Metrics::new(), shutdown_on_signals());
+            start_metrics(&g, &metrics, &shutdown);
+            ensure_topics(&g).await?;
+            run_all(&g, &a, metrics, shutdown).await?;
+        }
+        Command::WaitIdle(a) => wait_idle(&g, a).await?,
+        Command::Status => status(&g).await?,
+        Command::Report => report::print(&g.clickhouse_url, &g.clickhouse_database).await?,
+        Command::Parse(a) => parse_file(&g, a)?,
+        Command::Normalize(a) => match a.what {
+            NormalizeWhat::Price(p) => normalize_price(p)?,
+        },
+    }
+    Ok(())
+}
+
+/// All stages in one process. Shutdown cascades downstream: extract stops first, then transform
+/// drains, then load. A stage that fails stops the others (its error is returned).
+async fn run_all(g: &Global, a: &RunArgs, metrics: Metrics, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let extract_stop = shutdown.child_token();
+    let transform_stop = CancellationToken::new();
+    let load_stop = CancellationToken::new();
+    let fail = |what: &'static str, r: anyhow::Result<()>| {
+        if let Err(e) = &r {
+            tracing::error!(error = format!("{e:#}"), "The {what} stage failed; stopping the others.");
+            shutdown.cancel();
+        }
+        r.with_context(|| format!("the {what} stage failed"))
+    };
+    let (e, t, l) = tokio::join!(
+        async {
+            let r = fail("extract", extract(g, &a.stage, metrics.clone(), extract_stop).await);
+            transform_stop.cancel();
+            r
+        },
+        async {
+            let r = fail("transform", transform(g, &a.stage, metrics.clone(), transform_stop.clone()).await);
+            load_stop.cancel();
+            r
+        },
+        async { fail("load", load(g, &a.load, metrics.clone(), load_stop.clone()).await) }
+    );
+    e.and(t).and(l)
+}
+
+async fn ensure_topics(g: &Global) -> anyhow::Result<()> {
+    let partitions: i32 = std::env::var("SHOPSTREAM_PARTITIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    shopstream_core::kafka::ensure_topics(&g.brokers, &g.topics().all(), partitions)
+        .await
+        .context("cannot create the topics")
+}
+
+async fn extract(g: &Global, a: &StageArgs, metrics: Metrics, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pipeline = PipelineConfig::load(g.config.as_deref())?;
+    let mut cfg = shopstream_extractors::http::ExtractConfig::new(pipeline.fetch_rules());
+    cfg.group = g.group("extract");
+    if let Some(c) = a.concurrency {
+        cfg.concurrency = c;
+    }
+    shopstream_extractors::http::run(cfg, &g.endpoints(), &g.topics(), metrics, shutdown).await
+}
+
+async fn transform(g: &Global, a: &StageArgs, metrics: Metrics, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pipeline = PipelineConfig::load(g.config.as_deref())?;
+    let mut cfg = shopstream_transformers::stage::TransformConfig::new(pipeline.transform_sources());
+    cfg.group = g.group("transform");
+    if let Some(c) = a.concurrency {
+        cfg.concurrency = c;
+    }
+    shopstream_transformers::stage::run(cfg, &g.endpoints(), &g.topics(), metrics, shutdown).await
+}
+
+async fn load(g: &Global, a: &LoadArgs, metrics: Metrics, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut cfg = shopstream_loaders::clickhouse::LoadConfig::new(g.clickhouse_url.clone(), g.clickhouse_database.clone());
+    cfg.group = g.group("load");
+    cfg.batch_rows = a.batch_rows;
+    cfg.batch_max_age = Duration::from_millis(a.batch_max_age_ms);
+    shopstream_loaders::clickhouse::run(cfg, &g.endpoints(), &g.topics(), metrics, shutdown).await
+}
+
+async fn crawl(g: &Global, a: CrawlArgs) -> anyhow::Result<()> {
+    let pipeline = PipelineConfig::load(g.config.as_deref())?;
+    if !pipeline.sources.contains_key(&a.source) {
+        let known: Vec<&String> = pipeline.sources.keys().collect();
+        anyhow::bail!("no source named {:?} in the config (known: {known:?})", a.source);
+    }
+    let mut urls = a.seeds;
+    if let Some(f) = &a.urls_file {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        urls.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_string));
+    }
+    let plan = shopstream_producers::CrawlPlan {
+        crawl_id: a.crawl_id.unwrap_or_else(|| shopstream_producers::CrawlPlan::new_crawl_id(&a.source)),
+        source: a.source,
+        priority: a.priority,
+        kind: "seed".into(),
+        urls,
+    };
+    let topics = g.topics();
+    if a.dry_run {
+        for (topic, key, req) in plan.requests(&topics)? {
+            println!("{topic}\t{key}\t{}", req.url);
+        }
+        return Ok(());
+    }
+    ensure_topics(g).await?;
+    let n = shopstream_producers::publish(&plan, &g.endpoints(), &topics).await?;
+    println!("crawl {}: published {n} crawl request(s)", plan.crawl_id);
+    Ok(())
+}
+
+async fn status(g: &Global) -> anyhow::Result<()> {
+    let topics = g.topics();
+    let brokers = g.brokers.clone();
+    let names: Vec<String> = topics.all().iter().map(|s| s.to_string()).collect();
+    let groups = [("extract", topics.crawl_topics().map(str::to_string).to_vec()), ("transform", topics.raw_topics().map(str::to_string).to_vec()), ("load", topics.event_topics().map(str::to_string).to_vec())];
+    let groups: Vec<(String, Vec<String>)> = groups.into_iter().map(|(s, t)| (g.group(s), t)).collect();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        println!("{:<40} {:>10}", "topic", "records");
+        for t in &names {
+            match shopstream_core::kafka::topic_size(&brokers, t) {
+                Ok(n) => println!("{t:<40} {n:>10}"),
+                Err(e) => println!("{t:<40} {:>10}", format!("({e})")),
+            }
+        }
+        println!();
+        println!("{:<40} {:>10}", "group", "lag");
+        for (group, ts) in &groups {
+            let refs: Vec<&str> = ts.iter().map(String::as_str).collect();
+            let lag = shopstream_core::kafka::group_lag(&brokers, group, &refs)?;
+            println!("{group:<40} {:>10}", lag.values().sum::<i64>());
+        }
+        Ok(())
+    })
+    .await?
+}
+
+async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
+    let topics = g.topics();
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for stage in &a.stages {
+        let ts = match stage.as_str() {
+            "extract" => topics.crawl_topics().to_vec(),
+            "transform" => topics.raw_topics().to_vec(),
+            "load" => topics.event_topics().to_vec(),
+            other => anyhow::bail!("--stages: unknown stage {other:?} (extract, transform, load)"),
+        };
+        groups.push((g.group(stage), ts));
+    }
+    let start = Instant::now();
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        let mut total = 0i64;
+        for (group, ts) in &groups {
+            let (brokers, group, ts) = (g.brokers.clone(), group.clone(), ts.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            let lag = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = ts.iter().map(String::as_str).collect();
+                shopstream_core::kafka::group_lag(&brokers, &group, &refs)
+            })
+            .await??;
+            total += lag.values().sum::<i64>();
+        }
+        if total == 0 {
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= Duration::from_secs(a.settle_secs) {
+                eprintln!("idle after {:.1}s", start.elapsed().as_secs_f64());
+                return Ok(());
+            }
+        } else {
+            idle_since = None;
+        }
+        if start.elapsed() > Duration::from_secs(a.timeout_secs) {
+            anyhow::bail!("still {total} record(s) of lag after {}s", a.timeout_secs);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
+    let body = std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let (parser, currency) = match &a.source {
+        Some(name) => {
+            let pipeline = PipelineConfig::load(g.config.as_deref())?;
+            let s = pipeline.sources.get(name).with_context(|| format!("no source named {name:?} in the config"))?;
+            (s.parser.clone(), s.default_currency.clone())
+        }
+        None => anyhow::bail!("--source is required until the generic parser lands"),
+    };
+    let ctx = shopstream_parse::PageContext { url: &a.url, content_type: None, default_currency: currency.as_deref() };
+    let parsed = shopstream_parse::parse(&parser, &body, &ctx)?;
+    if a.json {
+        for p in &parsed.products {
+            println!("{}", serde_json::to_string(&serde_json::json!({"kind": "product", "product": p}))?);
+        }
+        for r in &parsed.ranks {
+            println!("{}", serde_json::to_string(&serde_json::json!({"kind": "rank", "rank": r}))?);
+        }
+    } else {
+        println!("{}", serde_json::to_string_pretty(&parsed)?);
+    }
+    Ok(())
+}
+
+fn price_json(text: &str, hint: Option<&str>, sep: Option<char>, default_currency: Option<&str>) -> anyhow::Result<serde_json::Value> {
+    let hints = shopstream_normalize::PriceHints { currency_hint: hint, decimal_separator: sep, default_currency };
+    Ok(match shopstream_normalize::parse_price(text, &hints)? {
+        Some(p) => serde_json::json!({
+            "amount": p.amount.to_string(),
+            "currency": p.currency,
+            "minor_units": p.minor_units,
+            "currency_raw": p.currency_raw,
+            "currency_ambiguous": p.currency_ambiguous,
+            "per_unit": p.per_unit,
+        }),
+        None => serde_json::json!({"amount": null, "currency": null, "minor_units": null}),
+    })
+}
+
+fn normalize_price(a: PriceArgs) -> anyhow::Result<()> {
+    if a.stdin {
+        use std::io::BufRead;
+        #[derive(serde::Deserialize)]
+        struct Line {
+            raw: String,
+            #[serde(default)]
+            currency_hint: Option<String>,
+            #[serde(default)]
+            decimal_separator: Option<String>,
+        }
+        for (i, line) in std::io::stdin().lock().lines().enumerate() {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let l: Line = serde_json::from_str(&line).with_context(|| format!("line {}: not a JSON object with \"raw\"", i + 1))?;
+            let sep = l.decimal_separator.as_deref().and_then(|s| s.chars().next());
+            let v = price_json(&l.raw, l.currency_hint.as_deref(), sep, a.default_currency.as_deref())
+                .with_context(|| format!("line {}", i + 1))?;
+            println!("{v}");
+        }
+        return Ok(());
+    }
+    let text = a.text.unwrap_or_default();
+    let v = price_json(&text, a.currency_hint.as_deref(), a.decimal_separator, a.default_currency.as_deref())?;
+    if a.json {
+        println!("{v}");
+    } else {
+        match (&v["amount"], &v["currency"], &v["minor_units"]) {
+            (serde_json::Value::Null, _, _) => println!("no price in {text:?}"),
+            (amount, currency, minor) => println!(
+                "{} {} ({} minor units)",
+                amount.as_str().unwrap_or_default(),
+                currency.as_str().unwrap_or("(unknown currency)"),
+                minor
+            ),
+        }
+    }
+    Ok(())
+}

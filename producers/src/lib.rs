@@ -1,1 +1,100 @@
-//! placeholder
+//! Producers: write crawl requests (seeds, URL lists) into `crawl.requests.{high,normal,low}` with the
+//! same semantics as the live path: key = host, idempotent producer, done on acknowledgement.
+
+use shopstream_core::kafka::Producer;
+use shopstream_core::{now_ms, Codec, Endpoints, Topics};
+use shopstream_schemas::CrawlRequest;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProduceError {
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("unknown priority {0:?} (high, normal or low)")]
+    Priority(String),
+    #[error(transparent)]
+    Core(#[from] shopstream_core::Error),
+}
+
+/// One batch of crawl requests.
+#[derive(Debug, Clone)]
+pub struct CrawlPlan {
+    pub crawl_id: String,
+    pub source: String,
+    pub priority: String,
+    /// `seed` for starting points, `api` for API payloads (they go to raw.api).
+    pub kind: String,
+    pub urls: Vec<String>,
+}
+
+impl CrawlPlan {
+    /// A crawl id for a new crawl of `source` now, e.g. `books-20261121T223000123`.
+    pub fn new_crawl_id(source: &str) -> String {
+        format!("{source}-{}", now_ms())
+    }
+
+    /// The requests, validated (every URL parses as http(s) and the priority is known).
+    pub fn requests(&self, topics: &Topics) -> Result<Vec<(String, String, CrawlRequest)>, ProduceError> {
+        let topic = topics.crawl_for(&self.priority).ok_or_else(|| ProduceError::Priority(self.priority.clone()))?;
+        self.urls
+            .iter()
+            .map(|u| {
+                let url = Url::parse(u.trim()).map_err(|e| ProduceError::InvalidUrl { url: u.clone(), reason: e.to_string() })?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(ProduceError::InvalidUrl { url: u.clone(), reason: "not http(s)".into() });
+                }
+                let host = url.host_str().unwrap_or_default().to_string();
+                let req = CrawlRequest {
+                    crawl_id: self.crawl_id.clone(),
+                    source: self.source.clone(),
+                    url: url.to_string(),
+                    kind: self.kind.clone(),
+                    depth: 0,
+                    priority: self.priority.clone(),
+                    requested_at: now_ms(),
+                    referrer: None,
+                };
+                Ok((topic.to_string(), host, req))
+            })
+            .collect()
+    }
+}
+
+/// Publish the plan; returns how many requests the broker acknowledged.
+pub async fn publish(plan: &CrawlPlan, endpoints: &Endpoints, topics: &Topics) -> Result<usize, ProduceError> {
+    let requests = plan.requests(topics)?;
+    let producer = Producer::new(&endpoints.kafka_brokers)?;
+    let codec = Codec::new(&endpoints.schema_registry_url);
+    let mut records = Vec::with_capacity(requests.len());
+    for (topic, host, req) in &requests {
+        records.push((topic.clone(), host.clone().into_bytes(), codec.encode(topic, req).await?));
+    }
+    for chunk in records.chunks(1000) {
+        producer.send_all(chunk).await?;
+    }
+    Ok(records.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_keyed_by_host_and_validated() {
+        let plan = CrawlPlan {
+            crawl_id: "c".into(),
+            source: "books".into(),
+            priority: "high".into(),
+            kind: "seed".into(),
+            urls: vec!["http://a.test/x".into(), "https://b.test/".into()],
+        };
+        let reqs = plan.requests(&Topics::default()).expect("valid");
+        assert_eq!(reqs[0].0, "crawl.requests.high");
+        assert_eq!(reqs[0].1, "a.test");
+        assert_eq!(reqs[1].2.url, "https://b.test/");
+        let bad = CrawlPlan { urls: vec!["ftp://x/".into()], ..plan.clone() };
+        assert!(bad.requests(&Topics::default()).is_err());
+        let bad = CrawlPlan { priority: "urgent".into(), ..plan };
+        assert!(matches!(bad.requests(&Topics::default()), Err(ProduceError::Priority(_))));
+    }
+}

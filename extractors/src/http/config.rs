@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 fn default_max_depth() -> u32 {
-    10
+    // Pagination is a chain of links: a listing of N pages needs depth N + 1.
+    1000
 }
 fn default_per_host_concurrency() -> usize {
     4

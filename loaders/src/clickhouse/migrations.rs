@@ -60,7 +60,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
             SELECT source, product_id,
                    argMax(price_minor, observed_at) AS price_minor,
                    argMax(currency, observed_at) AS currency,
-                   max(observed_at) AS observed_at
+                   max(observed_at) AS last_observed_at
             FROM {db}.price_observations FINAL
             GROUP BY source, product_id",
     ),

@@ -37,13 +37,13 @@ fn error_code(message: &str) -> Option<u32> {
 /// CANNOT_CONVERT_TYPE (70), CANNOT_PARSE_NUMBER (72), INCORRECT_DATA (117), TOO_LARGE_STRING_SIZE (131),
 /// VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE (321). Configuration: NO_SUCH_COLUMN_IN_TABLE (16), UNKNOWN_TABLE
 /// (60), UNKNOWN_DATABASE (81), UNKNOWN_USER (192), REQUIRED_PASSWORD (194), AUTHENTICATION_FAILED (516),
-/// SYNTAX_ERROR (62). Anything else (memory, too many parts, timeouts, unknown codes) is retried: a batch
+/// SYNTAX_ERROR (62), UNKNOWN_IDENTIFIER (47), ILLEGAL_AGGREGATION (184), NOT_AN_AGGREGATE (215). Anything else (memory, too many parts, timeouts, unknown codes) is retried: a batch
 /// is never dropped on a guess.
 pub fn classify_message(message: &str) -> ClickHouseError {
     let m = message.to_string();
     match error_code(message) {
         Some(6 | 27 | 33 | 53 | 69 | 70 | 72 | 117 | 131 | 321) => ClickHouseError::Data(m),
-        Some(16 | 60 | 62 | 81 | 192 | 194 | 516) => ClickHouseError::Config(m),
+        Some(16 | 47 | 60 | 62 | 81 | 184 | 192 | 194 | 215 | 516) => ClickHouseError::Config(m),
         _ => ClickHouseError::Retriable(m),
     }
 }
