@@ -210,7 +210,7 @@ struct WaitIdleArgs {
 
 #[derive(Args)]
 struct ParseArgs {
-    /// A saved page or payload.
+    /// A saved page or payload (for a URL, save it first: the command is offline).
     file: PathBuf,
     /// Source whose parser to use (from the config); none: the generic parser.
     #[arg(long)]
@@ -560,19 +560,20 @@ fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
             let s = pipeline.sources.get(name).with_context(|| format!("no source named {name:?} in the config"))?;
             (s.parser.clone(), s.default_currency.clone())
         }
-        None => anyhow::bail!("--source is required until the generic parser lands"),
+        None => (shopstream_parse::ParserConfig::Generic, None),
     };
     let ctx = shopstream_parse::PageContext { url: &a.url, content_type: None, default_currency: currency.as_deref() };
     let parsed = shopstream_parse::parse(&parser, &body, &ctx)?;
+    let lines = shopstream_parse::facts_to_json_lines(&parsed);
     if a.json {
-        for p in &parsed.products {
-            println!("{}", serde_json::to_string(&serde_json::json!({"kind": "product", "product": p}))?);
-        }
-        for r in &parsed.ranks {
-            println!("{}", serde_json::to_string(&serde_json::json!({"kind": "rank", "rank": r}))?);
+        for line in &lines {
+            println!("{}", serde_json::to_string(line)?);
         }
     } else {
-        println!("{}", serde_json::to_string_pretty(&parsed)?);
+        println!("{} ({} v{}): {} product(s), {} rank(s)", a.file.display(), parser.name(), parser.version(), parsed.products.len(), parsed.ranks.len());
+        for line in &lines {
+            println!("{}", serde_json::to_string_pretty(line)?);
+        }
     }
     Ok(())
 }

@@ -39,7 +39,10 @@ pub struct PriceFact {
     /// ISO 4217.
     pub currency: String,
     pub minor_units: i64,
+    /// The struck-through "was" price in the same currency, in minor units, when the page shows one.
     pub list_price_minor: Option<i64>,
+    /// The same list price as an exact decimal string, e.g. `11900`.
+    pub list_price: Option<String>,
     /// The text the price was read from.
     pub raw: String,
 }

@@ -4,10 +4,17 @@
 //!
 //! A parser is picked per source by [`ParserConfig`], an explicit enum.
 
+mod api;
 mod books;
+mod common;
 mod facts;
+mod generic;
+mod json_lines;
+mod rules;
 
 pub use facts::{Parsed, PriceFact, ProductFact, RankFact};
+pub use json_lines::facts_to_json_lines;
+pub use rules::SiteRules;
 
 use serde::Deserialize;
 
@@ -17,13 +24,34 @@ use serde::Deserialize;
 pub enum ParserConfig {
     /// Books to Scrape: listing pages give ranks, book pages give product + price.
     BooksToscrape,
+    /// Any shop's product or listing page: JSON-LD, microdata, OpenGraph, fallbacks.
+    Generic,
+    /// CSS selectors in config for shops with no structured data.
+    SiteRules(Box<SiteRules>),
+    /// Naver Shopping search API (`/v1/search/shop.json`); the keyword is the request URL's `query`.
+    NaverShopping,
+    /// Naver Smartstore product API (`/i/v2/channels/{uid}/products/{id}`).
+    NaverSmartstore,
+    /// Coupang Partners product search API.
+    CoupangPartners,
+    /// Shopify Admin REST products / product listings / variants (needs the source's default currency).
+    Shopify,
+    /// WooCommerce REST v3 products / variations (needs the source's default currency).
+    Woocommerce,
 }
 
 impl ParserConfig {
     /// The parser's name, recorded in every event's provenance.
     pub fn name(&self) -> &'static str {
         match self {
-            ParserConfig::BooksToscrape => "books_toscrape",
+            ParserConfig::BooksToscrape => books::NAME,
+            ParserConfig::Generic => generic::NAME,
+            ParserConfig::SiteRules(_) => rules::NAME,
+            ParserConfig::NaverShopping => api::NAVER_SHOPPING,
+            ParserConfig::NaverSmartstore => api::NAVER_SMARTSTORE,
+            ParserConfig::CoupangPartners => api::COUPANG_PARTNERS,
+            ParserConfig::Shopify => api::SHOPIFY,
+            ParserConfig::Woocommerce => api::WOOCOMMERCE,
         }
     }
 
@@ -32,6 +60,21 @@ impl ParserConfig {
     pub fn version(&self) -> &'static str {
         match self {
             ParserConfig::BooksToscrape => books::VERSION,
+            ParserConfig::Generic => generic::VERSION,
+            ParserConfig::SiteRules(_) => rules::VERSION,
+            ParserConfig::NaverShopping
+            | ParserConfig::NaverSmartstore
+            | ParserConfig::CoupangPartners
+            | ParserConfig::Shopify
+            | ParserConfig::Woocommerce => api::VERSION,
+        }
+    }
+
+    /// Every problem with the config, with its path (empty when valid).
+    pub fn validate(&self) -> Vec<String> {
+        match self {
+            ParserConfig::SiteRules(rules) => rules.validate(),
+            _ => vec![],
         }
     }
 }
@@ -52,7 +95,11 @@ pub enum ParseError {
     #[error("{parser}: the page is not one this parser knows ({what})")]
     Unrecognized { parser: &'static str, what: String },
     #[error("{parser}: {field}: {reason}")]
-    Field { parser: &'static str, field: &'static str, reason: String },
+    Field {
+        parser: &'static str,
+        field: &'static str,
+        reason: String,
+    },
     #[error("{parser}: the body is not valid UTF-8 text")]
     Encoding { parser: &'static str },
 }
@@ -64,8 +111,49 @@ impl ParseError {
 }
 
 /// Parse one page or payload with the configured parser.
-pub fn parse(config: &ParserConfig, body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
+pub fn parse(
+    config: &ParserConfig,
+    body: &[u8],
+    ctx: &PageContext<'_>,
+) -> Result<Parsed, ParseError> {
     match config {
         ParserConfig::BooksToscrape => books::parse(body, ctx),
+        ParserConfig::Generic => generic::parse(body, ctx),
+        ParserConfig::SiteRules(rules) => rules::parse(rules, body, ctx),
+        ParserConfig::NaverShopping => api::naver_shopping(body, ctx),
+        ParserConfig::NaverSmartstore => api::naver_smartstore(body, ctx),
+        ParserConfig::CoupangPartners => api::coupang_partners(body, ctx),
+        ParserConfig::Shopify => api::shopify(body, ctx),
+        ParserConfig::Woocommerce => api::woocommerce(body, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_shapes() {
+        let c: ParserConfig = serde_json::from_str(r#"{"type":"generic"}"#).expect("generic");
+        assert_eq!(c.name(), "generic");
+        let c: ParserConfig =
+            serde_json::from_str(r#"{"type":"site_rules","title":"h2.t","price":".p"}"#)
+                .expect("rules");
+        assert!(c.validate().is_empty(), "{:?}", c.validate());
+        for t in [
+            "books_toscrape",
+            "naver_shopping",
+            "naver_smartstore",
+            "coupang_partners",
+            "shopify",
+            "woocommerce",
+        ] {
+            let c: ParserConfig = serde_json::from_str(&format!(r#"{{"type":"{t}"}}"#)).expect(t);
+            assert_eq!(c.name(), t);
+        }
+        assert!(serde_json::from_str::<ParserConfig>(
+            r#"{"type":"site_rules","title":"h1","nope":1}"#
+        )
+        .is_err());
     }
 }

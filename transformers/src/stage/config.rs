@@ -36,6 +36,9 @@ impl TransformConfig {
             problems.push("transform.concurrency: must be at least 1".to_string());
         }
         for (name, s) in &self.sources {
+            for p in s.parser.validate() {
+                problems.push(format!("sources.{name}.parser: {p}"));
+            }
             if let Some(c) = &s.default_currency {
                 if shopstream_normalize::currency_exponent(c).is_none() {
                     problems.push(format!("sources.{name}.default_currency: {c:?} is not an ISO 4217 code"));

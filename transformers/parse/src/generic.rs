@@ -1,0 +1,746 @@
+//! The generic product-page parser, for shops without a parser of their own.
+//!
+//! Reads, in order of trust: JSON-LD (`Product`, `Offer`, `AggregateOffer`, `AggregateRating`, `ItemList`,
+//! `BreadcrumbList`, `@graph`), microdata (turned into the same JSON shape), OpenGraph / `product:` meta
+//! tags, and last well-known fallbacks (`h1`, a stray `itemprop="price"`). Each field comes from the most
+//! trusted source that has it.
+//!
+//! - The **main** product is a top-level one (never one nested in another item, so "related" and
+//!   "customers also bought" products are not candidates), not one of the page's list items, preferring
+//!   the one whose URL is the page's canonical URL, then the first with offers.
+//! - The price is the lowest current offer (`AggregateOffer.lowPrice` included); a schema.org list or
+//!   strikethrough price, or OpenGraph's original price, is kept as the list price.
+//! - A page with no main product but an `ItemList` is a listing: its items become products (title, URL,
+//!   image) and ranks, by keyword when the URL has a search parameter.
+//! - product_id: `sku`, then a GTIN, then `productID`, then an id derived from the canonical URL.
+
+use scraper::{ElementRef, Html, Selector};
+use serde_json::{json, Map, Value};
+use shopstream_normalize::{parse_availability, parse_count, parse_rating};
+use url::Url;
+
+use crate::common::{collapse, id_from_url, price_fact};
+use crate::{PageContext, ParseError, Parsed, ProductFact, RankFact};
+
+pub const NAME: &str = "generic";
+pub const VERSION: &str = "1";
+
+fn sel(s: &str) -> Option<Selector> {
+    Selector::parse(s).ok()
+}
+
+fn field(field: &'static str, reason: impl Into<String>) -> ParseError {
+    ParseError::Field {
+        parser: NAME,
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// The schema.org type names of a node (`@type` string or array, or a microdata itemtype URL's last part).
+fn types(v: &Value) -> Vec<String> {
+    let one = |t: &str| t.rsplit(['/', '#', ':']).next().unwrap_or(t).to_string();
+    match v.get("@type") {
+        Some(Value::String(t)) => vec![one(t)],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(one).collect(),
+        _ => vec![],
+    }
+}
+
+fn is_type(v: &Value, names: &[&str]) -> bool {
+    types(v).iter().any(|t| names.contains(&t.as_str()))
+}
+
+const PRODUCT: &[&str] = &[
+    "Product",
+    "ProductGroup",
+    "IndividualProduct",
+    "ProductModel",
+    "Vehicle",
+    "Book",
+];
+
+/// A text value: a string or number, or the `name`/`@value` of an object; first of an array.
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(collapse(s)).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(a) => a.iter().find_map(|x| text(Some(x))),
+        Value::Object(o) => text(o.get("@value")).or_else(|| text(o.get("name"))),
+        _ => None,
+    }
+}
+
+/// A URL value: a string, or the `url`/`@id`/`contentUrl` of an object; first of an array.
+fn url_value(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Array(a) => a.iter().find_map(|x| url_value(Some(x))),
+        Value::Object(o) => url_value(o.get("url"))
+            .or_else(|| url_value(o.get("contentUrl")))
+            .or_else(|| url_value(o.get("@id"))),
+        _ => None,
+    }
+}
+
+fn as_list(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => vec![],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading the page
+
+/// Top-level JSON-LD nodes: each script's object, array items, `@graph` members, and a page's
+/// `mainEntity`. Scripts that are not valid JSON are skipped (the other sources may still do).
+fn json_ld(doc: &Html) -> Vec<Value> {
+    let mut nodes = vec![];
+    let Some(s) = sel(r#"script[type="application/ld+json"]"#) else {
+        return nodes;
+    };
+    fn push(v: Value, nodes: &mut Vec<Value>) {
+        match v {
+            Value::Array(a) => a.into_iter().for_each(|x| push(x, nodes)),
+            Value::Object(mut o) => {
+                if let Some(graph) = o.remove("@graph") {
+                    push(graph, nodes);
+                }
+                if let Some(main) = o
+                    .get("mainEntity")
+                    .filter(|m| is_type(m, PRODUCT) || is_type(m, &["ItemList"]))
+                {
+                    push(main.clone(), nodes);
+                }
+                if !o.is_empty() {
+                    nodes.push(Value::Object(o));
+                }
+            }
+            _ => {}
+        }
+    }
+    for script in doc.select(&s) {
+        let raw: String = script.text().collect();
+        if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
+            push(v, &mut nodes);
+        }
+    }
+    nodes
+}
+
+/// The value of one microdata property element.
+fn microdata_value(el: ElementRef<'_>) -> String {
+    let v = el.value();
+    let attr = match v.name() {
+        _ if v.attr("content").is_some() => v.attr("content"),
+        "a" | "link" | "area" => v.attr("href"),
+        "img" | "audio" | "video" | "source" | "iframe" | "embed" => v.attr("src"),
+        "time" => v.attr("datetime"),
+        "data" | "meter" => v.attr("value"),
+        _ => None,
+    };
+    match attr {
+        Some(a) => a.trim().to_string(),
+        None => collapse(&el.text().collect::<String>()),
+    }
+}
+
+/// One microdata item as a JSON-LD-shaped object.
+fn microdata_item(el: ElementRef<'_>) -> Value {
+    let mut props = Map::new();
+    if let Some(t) = el.value().attr("itemtype") {
+        props.insert(
+            "@type".into(),
+            json!(t.split_whitespace().collect::<Vec<_>>()),
+        );
+    }
+    fn walk(el: ElementRef<'_>, props: &mut Map<String, Value>) {
+        for child in el.children().filter_map(ElementRef::wrap) {
+            let v = child.value();
+            let scoped = v.attr("itemscope").is_some();
+            if let Some(names) = v.attr("itemprop") {
+                let value = if scoped {
+                    microdata_item(child)
+                } else {
+                    Value::String(microdata_value(child))
+                };
+                for name in names.split_whitespace() {
+                    // Keep only the last path part of URL-named properties.
+                    let name = name.rsplit(['/', '#']).next().unwrap_or(name).to_string();
+                    match props.get_mut(&name) {
+                        Some(Value::Array(a)) => a.push(value.clone()),
+                        Some(existing) => {
+                            let first = existing.take();
+                            *existing = Value::Array(vec![first, value.clone()]);
+                        }
+                        None => {
+                            props.insert(name, value.clone());
+                        }
+                    }
+                }
+            }
+            if !scoped {
+                walk(child, props);
+            }
+        }
+    }
+    walk(el, &mut props);
+    Value::Object(props)
+}
+
+/// Top-level microdata items (an `itemscope` with no `itemprop`, so not a property of another item).
+fn microdata(doc: &Html) -> Vec<Value> {
+    let Some(s) = sel("[itemscope]:not([itemprop])") else {
+        return vec![];
+    };
+    doc.select(&s).map(microdata_item).collect()
+}
+
+/// `<meta property|name=… content=…>` pairs, first value per name.
+fn metas(doc: &Html) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(s) = sel("meta[content]") else {
+        return out;
+    };
+    for m in doc.select(&s) {
+        let v = m.value();
+        let Some(name) = v.attr("property").or_else(|| v.attr("name")) else {
+            continue;
+        };
+        let content = v.attr("content").unwrap_or_default().trim();
+        if !content.is_empty() && !out.contains_key(name) {
+            out.insert(name.to_string(), Value::String(content.to_string()));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Facts
+
+/// What one source says about the main product (all optional, merged by trust).
+#[derive(Debug, Default)]
+struct Found {
+    id: Option<String>,
+    gtin: Option<String>,
+    sku: Option<String>,
+    url: Option<String>,
+    title: Option<String>,
+    brand: Option<String>,
+    category: Option<String>,
+    image: Option<String>,
+    /// (price text, list price text, currency)
+    price: Option<(String, Option<String>, Option<String>)>,
+    rating: Option<(String, Option<f64>, Option<f64>)>,
+    rating_count: Option<u64>,
+    availability: Option<String>,
+}
+
+impl Found {
+    fn or(self, other: Found) -> Found {
+        Found {
+            id: self.id.or(other.id),
+            gtin: self.gtin.or(other.gtin),
+            sku: self.sku.or(other.sku),
+            url: self.url.or(other.url),
+            title: self.title.or(other.title),
+            brand: self.brand.or(other.brand),
+            category: self.category.or(other.category),
+            image: self.image.or(other.image),
+            price: self.price.or(other.price),
+            rating: self.rating.or(other.rating),
+            rating_count: self.rating_count.or(other.rating_count),
+            availability: self.availability.or(other.availability),
+        }
+    }
+}
+
+fn num(v: Option<&Value>) -> Option<f64> {
+    text(v).and_then(|t| t.parse().ok())
+}
+
+/// One offer's `(price, list price, currency, availability)` texts.
+type OfferText = (String, Option<String>, Option<String>, Option<String>);
+
+/// One `ItemList` entry: position, URL, name, image, and the item node.
+type ListItem<'a> = (u32, Url, Option<String>, Option<String>, &'a Value);
+
+/// Every price an offer gives.
+fn offers(product: &Value) -> Vec<OfferText> {
+    let mut out = vec![];
+    fn visit(o: &Value, out: &mut Vec<OfferText>) {
+        let currency = text(o.get("priceCurrency"));
+        let availability = url_value(o.get("availability")).or_else(|| text(o.get("availability")));
+        let mut list = None;
+        let mut spec_price = None;
+        let mut spec_currency = None;
+        for spec in as_list(o.get("priceSpecification")) {
+            let kind = url_value(spec.get("priceType")).unwrap_or_default();
+            let p = text(spec.get("price"));
+            if kind.ends_with("ListPrice")
+                || kind.ends_with("StrikethroughPrice")
+                || kind.ends_with("MSRP")
+            {
+                list = list.or(p);
+            } else if spec_price.is_none() {
+                spec_price = p;
+                spec_currency = text(spec.get("priceCurrency"));
+            }
+        }
+        let price = if is_type(o, &["AggregateOffer"]) {
+            text(o.get("lowPrice")).or_else(|| text(o.get("price")))
+        } else {
+            text(o.get("price"))
+                .or(spec_price)
+                .or_else(|| text(o.get("lowPrice")))
+        };
+        if let Some(price) = price {
+            out.push((price, list, currency.or(spec_currency), availability));
+        }
+        for inner in as_list(o.get("offers")) {
+            visit(inner, out);
+        }
+    }
+    for o in as_list(product.get("offers")) {
+        visit(o, &mut out);
+    }
+    out
+}
+
+fn from_node(p: &Value, ctx: &PageContext<'_>) -> Found {
+    let gtin = ["gtin13", "gtin", "gtin14", "gtin12", "gtin8", "isbn"]
+        .iter()
+        .find_map(|k| text(p.get(*k)));
+    // The lowest current offer; its availability goes with it.
+    let hints_currency = ctx.default_currency;
+    let mut best: Option<(f64, OfferText)> = None;
+    for offer in offers(p) {
+        let currency = offer.2.as_deref().or(hints_currency);
+        let Ok(Some(fact)) = price_fact(NAME, &offer.0, None, currency, hints_currency) else {
+            continue;
+        };
+        let value = fact.minor_units as f64;
+        if best.as_ref().is_none_or(|(b, _)| value < *b) {
+            best = Some((value, offer));
+        }
+    }
+    let any_availability = offers(p).into_iter().find_map(|o| o.3);
+    let rating = p.get("aggregateRating");
+    Found {
+        id: text(p.get("productID")),
+        gtin,
+        sku: text(p.get("sku")),
+        url: url_value(p.get("url")),
+        title: text(p.get("name")),
+        brand: text(p.get("brand")).or_else(|| text(p.get("manufacturer"))),
+        category: text(p.get("category")),
+        image: url_value(p.get("image")),
+        availability: best
+            .as_ref()
+            .and_then(|(_, o)| o.3.clone())
+            .or(any_availability),
+        price: best.map(|(_, o)| (o.0, o.1, o.2)),
+        rating: rating.and_then(|r| {
+            Some((
+                text(r.get("ratingValue"))?,
+                num(r.get("bestRating")),
+                num(r.get("worstRating")),
+            ))
+        }),
+        rating_count: rating
+            .and_then(|r| text(r.get("ratingCount")).or_else(|| text(r.get("reviewCount"))))
+            .and_then(|c| parse_count(&c)),
+    }
+}
+
+fn from_meta(m: &Map<String, Value>) -> Found {
+    let get = |k: &str| text(m.get(k));
+    let price = get("product:sale_price:amount")
+        .or_else(|| get("product:price:amount"))
+        .or_else(|| get("og:price:amount"));
+    let currency = get("product:sale_price:currency")
+        .or_else(|| get("product:price:currency"))
+        .or_else(|| get("og:price:currency"));
+    let is_product = get("og:type").is_some_and(|t| t.starts_with("product")) || price.is_some();
+    if !is_product {
+        return Found::default();
+    }
+    let list = get("product:original_price:amount").or_else(|| {
+        // When a sale price is given, the plain price is the regular one.
+        get("product:sale_price:amount").and(get("product:price:amount"))
+    });
+    Found {
+        id: None,
+        gtin: get("product:gtin")
+            .or_else(|| get("product:upc"))
+            .or_else(|| get("product:ean"))
+            .or_else(|| get("product:isbn")),
+        sku: get("product:retailer_item_id").or_else(|| get("product:sku")),
+        url: get("og:url"),
+        title: get("og:title"),
+        brand: get("product:brand").or_else(|| get("og:brand")),
+        category: get("product:category"),
+        image: get("og:image"),
+        price: price.map(|p| (p, list, currency)),
+        rating: None,
+        rating_count: None,
+        availability: get("product:availability").or_else(|| get("og:availability")),
+    }
+}
+
+fn from_fallbacks(doc: &Html) -> Found {
+    let first_text = |s: &str| {
+        sel(s)
+            .and_then(|s| doc.select(&s).next())
+            .map(|e| collapse(&e.text().collect::<String>()))
+            .filter(|t| !t.is_empty())
+    };
+    let price = sel("[itemprop=price]")
+        .and_then(|s| doc.select(&s).next())
+        .map(microdata_value)
+        .filter(|p| !p.is_empty());
+    let currency = sel("[itemprop=priceCurrency]")
+        .and_then(|s| doc.select(&s).next())
+        .map(microdata_value);
+    Found {
+        title: first_text("h1"),
+        price: price.map(|p| (p, None, currency)),
+        ..Found::default()
+    }
+}
+
+fn resolve(base: &Url, href: &str) -> Option<Url> {
+    base.join(href.trim()).ok()
+}
+
+fn same_page(a: &Url, b: &Url) -> bool {
+    id_from_url(a) == id_from_url(b)
+}
+
+pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
+    let html = std::str::from_utf8(body).map_err(|_| ParseError::Encoding { parser: NAME })?;
+    let page_url = Url::parse(ctx.url).map_err(|e| field("url", format!("{e}: {}", ctx.url)))?;
+    let doc = Html::parse_document(html);
+    let canonical = sel(r#"link[rel="canonical"]"#)
+        .and_then(|s| doc.select(&s).next())
+        .and_then(|l| l.value().attr("href"))
+        .and_then(|h| resolve(&page_url, h))
+        // A listing's canonical URL is often the site root: only trust it when it names a page.
+        .filter(|u| u.path() != "/")
+        .unwrap_or_else(|| page_url.clone());
+
+    let ld = json_ld(&doc);
+    let md = microdata(&doc);
+    let meta = metas(&doc);
+
+    // List items (by URL) of the page's ItemLists.
+    let lists: Vec<&Value> = ld.iter().filter(|n| is_type(n, &["ItemList"])).collect();
+    let mut list_items: Vec<ListItem<'_>> = vec![];
+    for list in &lists {
+        for (i, el) in as_list(list.get("itemListElement")).into_iter().enumerate() {
+            let item = el.get("item").filter(|i| i.is_object()).unwrap_or(el);
+            let Some(url) = url_value(item.get("url"))
+                .or_else(|| url_value(el.get("url")))
+                .or_else(|| url_value(el.get("item")))
+                .and_then(|u| resolve(&page_url, &u))
+            else {
+                continue;
+            };
+            let position = num(el.get("position"))
+                .filter(|p| *p >= 1.0)
+                .map(|p| p as u32)
+                .unwrap_or(i as u32 + 1);
+            let name = text(item.get("name")).or_else(|| text(el.get("name")));
+            let image = url_value(item.get("image")).or_else(|| url_value(el.get("image")));
+            list_items.push((position, url, name, image, item));
+        }
+    }
+    let in_list = |p: &Value| {
+        url_value(p.get("url"))
+            .and_then(|u| resolve(&page_url, &u))
+            .is_some_and(|u| list_items.iter().any(|(_, l, ..)| same_page(l, &u)))
+    };
+    let pick = |nodes: &[Value]| -> Option<Value> {
+        let candidates: Vec<&Value> = nodes
+            .iter()
+            .filter(|n| is_type(n, PRODUCT) && !in_list(n))
+            .collect();
+        let on_page = |n: &&&Value| {
+            url_value(n.get("url"))
+                .and_then(|u| resolve(&page_url, &u))
+                .is_some_and(|u| same_page(&u, &canonical) || same_page(&u, &page_url))
+        };
+        if !list_items.is_empty() {
+            // On a page with a list, a product elsewhere than the page itself is a carousel or list item.
+            return candidates.iter().find(on_page).map(|n| (*n).clone());
+        }
+        candidates
+            .iter()
+            .find(on_page)
+            .or_else(|| candidates.iter().find(|n| !offers(n).is_empty()))
+            .or_else(|| candidates.first())
+            .map(|n| (*n).clone())
+    };
+    let ld_main = pick(&ld);
+    let md_main = pick(&md);
+    let meta_found = from_meta(&meta);
+    let has_main = ld_main.is_some() || md_main.is_some() || meta_found.price.is_some();
+
+    if !has_main && !list_items.is_empty() {
+        return Ok(listing(&list_items, &ld, &page_url, &canonical));
+    }
+    if !has_main {
+        return Err(ParseError::Unrecognized {
+            parser: NAME,
+            what: "no product found (no JSON-LD or microdata Product, no product meta tags, no ItemList)".into(),
+        });
+    }
+    let mut found = Found::default();
+    if let Some(p) = &ld_main {
+        found = found.or(from_node(p, ctx));
+    }
+    if let Some(p) = &md_main {
+        found = found.or(from_node(p, ctx));
+    }
+    let found = found.or(meta_found).or(from_fallbacks(&doc));
+    let title = found
+        .title
+        .clone()
+        .ok_or_else(|| field("title", "no name in structured data, no og:title, no h1"))?;
+    let url = found
+        .url
+        .as_deref()
+        .and_then(|u| resolve(&page_url, u))
+        .unwrap_or_else(|| canonical.clone());
+    let product_id = found
+        .sku
+        .clone()
+        .or_else(|| found.gtin.clone())
+        .or_else(|| found.id.clone())
+        .or_else(|| id_from_url(&canonical))
+        .ok_or_else(|| {
+            field(
+                "product_id",
+                format!("no sku, gtin or productID, and no usable URL in {canonical}"),
+            )
+        })?;
+    let category = found
+        .category
+        .clone()
+        .or_else(|| breadcrumb_category(&ld, &url, &title));
+    let price = match &found.price {
+        Some((raw, list, currency)) => price_fact(
+            NAME,
+            raw,
+            list.as_deref(),
+            currency.as_deref().or(ctx.default_currency),
+            ctx.default_currency,
+        )?,
+        None => None,
+    };
+    let rating = found
+        .rating
+        .as_ref()
+        .and_then(|(v, best, worst)| parse_rating(v, *best, *worst));
+    let availability = found.availability.as_deref().and_then(parse_availability);
+    let product = ProductFact {
+        product_id,
+        url: url.to_string(),
+        title,
+        brand: found.brand.clone(),
+        category,
+        upc: found.gtin.clone().or(found.sku.clone()),
+        rating: rating.as_ref().map(|r| r.value),
+        rating_count: found.rating_count.or(rating.as_ref().and_then(|r| r.count)),
+        rating_scale: rating.as_ref().map(|r| r.scale),
+        in_stock: availability.as_ref().map(|a| a.in_stock),
+        stock: availability.as_ref().and_then(|a| a.stock),
+        image_url: found
+            .image
+            .as_deref()
+            .and_then(|i| resolve(&page_url, i))
+            .map(|u| u.to_string()),
+        price,
+    };
+    Ok(Parsed {
+        products: vec![product],
+        ranks: vec![],
+    })
+}
+
+/// The last breadcrumb before the product itself, skipping the home link.
+fn breadcrumb_category(ld: &[Value], product_url: &Url, title: &str) -> Option<String> {
+    let list = ld.iter().find(|n| is_type(n, &["BreadcrumbList"]))?;
+    let mut items: Vec<(f64, String, Option<String>)> = as_list(list.get("itemListElement"))
+        .into_iter()
+        .filter_map(|el| {
+            let item = el.get("item");
+            let name = text(el.get("name")).or_else(|| item.and_then(|i| text(i.get("name"))))?;
+            let url = item.and_then(|i| url_value(Some(i)));
+            Some((num(el.get("position")).unwrap_or(0.0), name, url))
+        })
+        .collect();
+    items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let is_product = |(_, name, url): &(f64, String, Option<String>)| {
+        name == title
+            || url
+                .as_deref()
+                .and_then(|u| product_url.join(u).ok())
+                .is_some_and(|u| same_page(&u, product_url))
+    };
+    if items.last().is_some_and(is_product) {
+        items.pop();
+    }
+    if items.len() < 2 {
+        return None;
+    }
+    items.last().map(|(_, name, _)| name.clone())
+}
+
+fn listing(items: &[ListItem<'_>], ld: &[Value], page_url: &Url, canonical: &Url) -> Parsed {
+    let keyword = page_url
+        .query_pairs()
+        .find(|(k, _)| ["keyword", "q", "query", "search", "k", "s"].contains(&k.as_ref()))
+        .map(|(_, v)| collapse(&v))
+        .filter(|k| !k.is_empty());
+    let page = page_url
+        .query_pairs()
+        .find(|(k, _)| k == "page" || k == "p")
+        .and_then(|(_, v)| v.parse::<u32>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let (list_kind, list_id) = match &keyword {
+        Some(k) => ("search", format!("search:{k}")),
+        None => (
+            "category",
+            id_from_url(canonical).unwrap_or_else(|| canonical.to_string()),
+        ),
+    };
+    let page_size = u32::try_from(items.len()).unwrap_or(u32::MAX).max(1);
+    let products_by_url: Vec<(Url, &Value)> = ld
+        .iter()
+        .filter(|n| is_type(n, PRODUCT))
+        .filter_map(|n| Some((page_url.join(&url_value(n.get("url"))?).ok()?, n)))
+        .collect();
+    let mut parsed = Parsed::default();
+    for (position, url, name, image, item) in items {
+        let Some(product_id) = id_from_url(url) else {
+            continue;
+        };
+        // A full Product elsewhere on the page for the same URL adds its rating and brand.
+        let detail = products_by_url
+            .iter()
+            .find(|(u, _)| same_page(u, url))
+            .map(|(_, n)| *n)
+            .or(is_type(item, PRODUCT).then_some(*item));
+        let rating = detail.and_then(|d| d.get("aggregateRating"));
+        let parsed_rating = rating.and_then(|r| {
+            parse_rating(
+                &text(r.get("ratingValue"))?,
+                num(r.get("bestRating")),
+                num(r.get("worstRating")),
+            )
+        });
+        if let Some(title) = name
+            .clone()
+            .or_else(|| detail.and_then(|d| text(d.get("name"))))
+        {
+            parsed.products.push(ProductFact {
+                product_id: product_id.clone(),
+                url: url.to_string(),
+                title,
+                brand: detail.and_then(|d| text(d.get("brand"))),
+                category: None,
+                upc: None,
+                rating: parsed_rating.as_ref().map(|r| r.value),
+                rating_count: rating
+                    .and_then(|r| text(r.get("ratingCount")).or_else(|| text(r.get("reviewCount"))))
+                    .and_then(|c| parse_count(&c)),
+                rating_scale: parsed_rating.as_ref().map(|r| r.scale),
+                in_stock: None,
+                stock: None,
+                image_url: image.clone(),
+                price: None,
+            });
+        }
+        parsed.ranks.push(RankFact {
+            list_id: list_id.clone(),
+            list_kind: list_kind.into(),
+            keyword: keyword.clone(),
+            product_id,
+            product_url: url.to_string(),
+            position: *position,
+            page,
+            page_size,
+        });
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(url: &str) -> PageContext<'_> {
+        PageContext {
+            url,
+            content_type: Some("text/html"),
+            default_currency: None,
+        }
+    }
+
+    #[test]
+    fn json_ld_main_product_not_the_recommendations() {
+        let html = r#"<html><head><link rel="canonical" href="https://shop.example/p/shoe">
+<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+ {"@type":"Product","name":"Other shoe","url":"https://shop.example/p/other","offers":{"@type":"Offer","price":"5.00","priceCurrency":"EUR"}},
+ {"@type":"Product","name":"Shoe","sku":"S-1","url":"https://shop.example/p/shoe","brand":{"@type":"Brand","name":"Acme"},
+  "offers":{"@type":"Offer","price":"79.90","priceCurrency":"EUR","availability":"https://schema.org/InStock",
+   "priceSpecification":[{"@type":"UnitPriceSpecification","priceType":"https://schema.org/StrikethroughPrice","price":"99.90","priceCurrency":"EUR"}]},
+  "aggregateRating":{"@type":"AggregateRating","ratingValue":"9","bestRating":"10","reviewCount":"12"},
+  "isRelatedTo":{"@type":"Product","name":"Sock","offers":{"price":"1.00","priceCurrency":"EUR"}}}]}</script></head><body><h1>Shoe</h1></body></html>"#;
+        let parsed =
+            parse(html.as_bytes(), &ctx("https://shop.example/p/shoe?x=1")).expect("parses");
+        assert_eq!(parsed.products.len(), 1);
+        let p = &parsed.products[0];
+        assert_eq!(
+            (p.product_id.as_str(), p.title.as_str(), p.brand.as_deref()),
+            ("S-1", "Shoe", Some("Acme"))
+        );
+        assert_eq!(
+            (p.rating, p.rating_count, p.in_stock),
+            (Some(4.5), Some(12), Some(true))
+        );
+        let price = p.price.as_ref().expect("price");
+        assert_eq!(
+            (
+                price.amount.as_str(),
+                price.currency.as_str(),
+                price.list_price.as_deref()
+            ),
+            ("79.90", "EUR", Some("99.90"))
+        );
+    }
+
+    #[test]
+    fn opengraph_alone_is_enough() {
+        let html = r#"<meta property="og:type" content="product"><meta property="og:title" content="Mug">
+<meta property="product:price:amount" content="12,50"><meta property="product:price:currency" content="EUR">"#;
+        let parsed = parse(html.as_bytes(), &ctx("https://shop.example/mug")).expect("parses");
+        let p = &parsed.products[0];
+        assert_eq!(p.product_id, "shop.example/mug");
+        assert_eq!(p.price.as_ref().map(|p| p.minor_units), Some(1250));
+    }
+
+    #[test]
+    fn a_page_without_products_is_refused() {
+        let err = parse(
+            b"<html><h1>About us</h1></html>",
+            &ctx("https://shop.example/about"),
+        )
+        .expect_err("refused");
+        assert!(matches!(err, ParseError::Unrecognized { .. }), "{err}");
+    }
+}
