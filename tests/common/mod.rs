@@ -164,6 +164,20 @@ impl Drop for TestEnv {
 
 /// Minimal blocking HTTP for tests, via a private runtime.
 pub mod reqwest {
+    /// GET a JSON document (from a thread without a runtime, or inside one: a private thread is used).
+    pub fn blocking_get_json(url: &str) -> serde_json::Value {
+        let url = url.to_string();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let resp = ::reqwest::get(&url).await.expect("GET");
+                resp.json::<serde_json::Value>().await.expect("JSON body")
+            })
+        })
+        .join()
+        .expect("GET thread")
+    }
+
     pub fn blocking_post(url: &str, body: &str) -> Result<String, String> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         rt.block_on(async {
