@@ -1,19 +1,23 @@
 //! `shopstream report`: a short summary of what is in ClickHouse (used by the demo).
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+
 use shopstream_loaders::clickhouse::service::Sql;
 
 pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
     let sql = Sql::new(url, database)?;
+    let mut out = String::new();
     let db = database;
     let q = |s: String| {
         let sql = sql.clone();
         async move { sql.query_text(&s).await }
     };
-    println!("products: {}", q(format!("SELECT count() FROM {db}.products FINAL")).await?.trim());
-    println!("price observations: {}", q(format!("SELECT count() FROM {db}.price_observations FINAL")).await?.trim());
-    println!("rank observations: {}", q(format!("SELECT count() FROM {db}.rank_observations FINAL")).await?.trim());
-    println!();
-    println!("fetch outcomes:");
+    writeln!(out, "products: {}", q(format!("SELECT count() FROM {db}.products FINAL")).await?.trim())?;
+    writeln!(out, "price observations: {}", q(format!("SELECT count() FROM {db}.price_observations FINAL")).await?.trim())?;
+    writeln!(out, "rank observations: {}", q(format!("SELECT count() FROM {db}.rank_observations FINAL")).await?.trim())?;
+    writeln!(out)?;
+    writeln!(out, "fetch outcomes:")?;
     let outcomes = q(format!(
         "SELECT outcome, status, count() FROM {db}.fetch_log FINAL GROUP BY outcome, status ORDER BY outcome, status"
     ))
@@ -21,11 +25,11 @@ pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
     for line in outcomes.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if let [outcome, status, n] = f.as_slice() {
-            println!("  {outcome:<14} {status:>4}  {n}");
+            writeln!(out, "  {outcome:<14} {status:>4}  {n}")?;
         }
     }
-    println!();
-    println!("products per rating:");
+    writeln!(out)?;
+    writeln!(out, "products per rating:")?;
     let ratings = q(format!(
         "SELECT ifNull(toString(rating), 'none') AS r, count() FROM {db}.products FINAL GROUP BY r ORDER BY r"
     ))
@@ -33,11 +37,11 @@ pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
     for line in ratings.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if let [r, n] = f.as_slice() {
-            println!("  {r:>4} stars: {n}");
+            writeln!(out, "  {r:>4} stars: {n}")?;
         }
     }
-    println!();
-    println!("five cheapest books (latest price):");
+    writeln!(out)?;
+    writeln!(out, "five cheapest books (latest price):")?;
     let cheapest = q(format!(
         "SELECT p.title, l.price_minor, l.currency FROM {db}.latest_prices AS l
          ANY INNER JOIN (SELECT source, product_id, title FROM {db}.products FINAL) AS p USING (source, product_id)
@@ -48,8 +52,12 @@ pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
         let f: Vec<&str> = line.split('\t').collect();
         if let [title, minor, cur] = f.as_slice() {
             let minor: i64 = minor.parse().unwrap_or(0);
-            println!("  {}.{:02} {cur}  {title}", minor / 100, minor % 100);
+            writeln!(out, "  {}.{:02} {cur}  {title}", minor / 100, minor % 100)?;
         }
     }
-    Ok(())
+    // A closed pipe (`shopstream report | head`) is not an error.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

@@ -115,6 +115,9 @@ impl TrackedConsumer {
             .set("session.timeout.ms", "30000")
             .set("max.poll.interval.ms", "300000")
             .set("fetch.max.bytes", "52428800")
+            // A crawl is a chain of hops (page → link → page): the default 500 ms fetch wait would be
+            // paid on every hop when the topic is quiet.
+            .set("fetch.wait.max.ms", "20")
             .create_with_context(context)?;
         consumer.subscribe(topics)?;
         Ok(TrackedConsumer { consumer, tracker })
