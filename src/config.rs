@@ -44,7 +44,8 @@ impl PipelineConfig {
     pub fn load(path: Option<&Path>) -> anyhow::Result<PipelineConfig> {
         match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read the config file {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read the config file {}", p.display()))?;
                 Self::parse(&text).with_context(|| format!("invalid config file {}", p.display()))
             }
             None => Self::parse(DEFAULT).context("the built-in config is invalid"),
@@ -58,7 +59,9 @@ impl PipelineConfig {
     pub fn transform_sources(&self) -> BTreeMap<String, TransformSource> {
         self.sources
             .iter()
-            .map(|(k, v)| (k.clone(), TransformSource { parser: v.parser.clone(), default_currency: v.default_currency.clone() }))
+            .map(|(k, v)| {
+                (k.clone(), TransformSource { parser: v.parser.clone(), default_currency: v.default_currency.clone() })
+            })
             .collect()
     }
 }
@@ -78,7 +81,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let err = PipelineConfig::parse("[sources.x]\nparser = { type = \"books_toscrape\" }\ncolour = 1\n").expect_err("refused");
+        let err = PipelineConfig::parse("[sources.x]\nparser = { type = \"books_toscrape\" }\ncolour = 1\n")
+            .expect_err("refused");
         assert!(format!("{err:#}").contains("colour"), "{err:#}");
     }
 }

@@ -16,7 +16,11 @@ use shopstream_core::{CancellationToken, Endpoints, Topics};
 use crate::config::PipelineConfig;
 
 #[derive(Parser)]
-#[command(name = "shopstream", version, about = "An event-sourced e-commerce data pipeline over Kafka, Avro and ClickHouse.")]
+#[command(
+    name = "shopstream",
+    version,
+    about = "An event-sourced e-commerce data pipeline over Kafka, Avro and ClickHouse."
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -447,7 +451,8 @@ async fn transform(g: &Global, a: &StageArgs, metrics: Metrics, shutdown: Cancel
 }
 
 async fn load(g: &Global, a: &LoadArgs, metrics: Metrics, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut cfg = shopstream_loaders::clickhouse::LoadConfig::new(g.clickhouse_url.clone(), g.clickhouse_database.clone());
+    let mut cfg =
+        shopstream_loaders::clickhouse::LoadConfig::new(g.clickhouse_url.clone(), g.clickhouse_database.clone());
     cfg.group = g.group("load");
     cfg.batch_rows = a.batch_rows;
     cfg.batch_max_age = Duration::from_millis(a.batch_max_age_ms);
@@ -489,7 +494,11 @@ async fn status(g: &Global) -> anyhow::Result<()> {
     let topics = g.topics();
     let brokers = g.brokers.clone();
     let names: Vec<String> = topics.all().iter().map(|s| s.to_string()).collect();
-    let groups = [("extract", topics.crawl_topics().map(str::to_string).to_vec()), ("transform", topics.raw_topics().map(str::to_string).to_vec()), ("load", topics.event_topics().map(str::to_string).to_vec())];
+    let groups = [
+        ("extract", topics.crawl_topics().map(str::to_string).to_vec()),
+        ("transform", topics.raw_topics().map(str::to_string).to_vec()),
+        ("load", topics.event_topics().map(str::to_string).to_vec()),
+    ];
     let groups: Vec<(String, Vec<String>)> = groups.into_iter().map(|(s, t)| (g.group(s), t)).collect();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         println!("{:<40} {:>10}", "topic", "records");
@@ -528,7 +537,8 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
     loop {
         let mut total = 0i64;
         for (group, ts) in &groups {
-            let (brokers, group, ts) = (g.brokers.clone(), group.clone(), ts.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            let (brokers, group, ts) =
+                (g.brokers.clone(), group.clone(), ts.iter().map(|s| s.to_string()).collect::<Vec<_>>());
             let lag = tokio::task::spawn_blocking(move || {
                 let refs: Vec<&str> = ts.iter().map(String::as_str).collect();
                 shopstream_core::kafka::group_lag(&brokers, &group, &refs)
@@ -570,7 +580,14 @@ fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(line)?);
         }
     } else {
-        println!("{} ({} v{}): {} product(s), {} rank(s)", a.file.display(), parser.name(), parser.version(), parsed.products.len(), parsed.ranks.len());
+        println!(
+            "{} ({} v{}): {} product(s), {} rank(s)",
+            a.file.display(),
+            parser.name(),
+            parser.version(),
+            parsed.products.len(),
+            parsed.ranks.len()
+        );
         for line in &lines {
             println!("{}", serde_json::to_string_pretty(line)?);
         }
@@ -578,7 +595,12 @@ fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn price_json(text: &str, hint: Option<&str>, sep: Option<char>, default_currency: Option<&str>) -> anyhow::Result<serde_json::Value> {
+fn price_json(
+    text: &str,
+    hint: Option<&str>,
+    sep: Option<char>,
+    default_currency: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
     let hints = shopstream_normalize::PriceHints { currency_hint: hint, decimal_separator: sep, default_currency };
     Ok(match shopstream_normalize::parse_price(text, &hints)? {
         Some(p) => serde_json::json!({
@@ -609,7 +631,8 @@ fn normalize_price(a: PriceArgs) -> anyhow::Result<()> {
             if line.trim().is_empty() {
                 continue;
             }
-            let l: Line = serde_json::from_str(&line).with_context(|| format!("line {}: not a JSON object with \"raw\"", i + 1))?;
+            let l: Line = serde_json::from_str(&line)
+                .with_context(|| format!("line {}: not a JSON object with \"raw\"", i + 1))?;
             let sep = l.decimal_separator.as_deref().and_then(|s| s.chars().next());
             let v = price_json(&l.raw, l.currency_hint.as_deref(), sep, a.default_currency.as_deref())
                 .with_context(|| format!("line {}", i + 1))?;

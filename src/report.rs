@@ -14,8 +14,16 @@ pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
         async move { sql.query_text(&s).await }
     };
     writeln!(out, "products: {}", q(format!("SELECT count() FROM {db}.products FINAL")).await?.trim())?;
-    writeln!(out, "price observations: {}", q(format!("SELECT count() FROM {db}.price_observations FINAL")).await?.trim())?;
-    writeln!(out, "rank observations: {}", q(format!("SELECT count() FROM {db}.rank_observations FINAL")).await?.trim())?;
+    writeln!(
+        out,
+        "price observations: {}",
+        q(format!("SELECT count() FROM {db}.price_observations FINAL")).await?.trim()
+    )?;
+    writeln!(
+        out,
+        "rank observations: {}",
+        q(format!("SELECT count() FROM {db}.rank_observations FINAL")).await?.trim()
+    )?;
     writeln!(out)?;
     writeln!(out, "fetch outcomes:")?;
     let outcomes = q(format!(

@@ -59,7 +59,8 @@ fn read_book(html: &str) -> Book {
     let digits: String = price.chars().filter(|c| c.is_ascii_digit()).collect();
     assert!(price.contains('.') && price.contains('£'), "price {price}");
     let stars = between(main, "<p class=\"star-rating ", "\"").expect("stars");
-    let rating = ["Zero", "One", "Two", "Three", "Four", "Five"].iter().position(|w| *w == stars).expect("star word") as f64;
+    let rating =
+        ["Zero", "One", "Two", "Three", "Four", "Five"].iter().position(|w| *w == stars).expect("star word") as f64;
     let avail = between(main, "availability\">", "</p>").expect("availability");
     let stock = between(avail, "(", " available)").map(|n| n.parse().expect("stock")).unwrap_or(0);
     let upc = between(html, "<th>UPC</th><td>", "</td>").expect("upc").to_string();
@@ -79,7 +80,9 @@ fn read_snapshot() -> (BTreeMap<String, Book>, Vec<String>) {
         }
     }
     let mut order = Vec::new();
-    let listing: Vec<String> = std::iter::once("/index.html".to_string()).chain((2..=50).map(|n| format!("/catalogue/page-{n}.html"))).collect();
+    let listing: Vec<String> = std::iter::once("/index.html".to_string())
+        .chain((2..=50).map(|n| format!("/catalogue/page-{n}.html")))
+        .collect();
     for path in listing {
         let html = std::str::from_utf8(snap.get(&path).expect("listing page")).expect("utf8");
         for chunk in html.split("<h3><a href=\"").skip(1) {
@@ -102,7 +105,8 @@ fn the_snapshot_crawls_end_to_end_replays_exactly_and_recrawls_once_more() {
     assert_eq!(order.len(), 1000, "the listing has 1,000 entries");
 
     let (base, _sandbox) = start_sandbox(0);
-    let mut env = TestEnv::new("e2e", &sandbox_config(&["li.next a", "article.product_pod h3 a", "ul.nav-list a"], 1000));
+    let mut env =
+        TestEnv::new("e2e", &sandbox_config(&["li.next a", "article.product_pod h3 a", "ul.nav-list a"], 1000));
     let db = env.database.clone();
     let run = env.spawn(env.cmd(&["run"]));
     env.run_ok(&["crawl", "--seed", &format!("{base}/index.html"), "--crawl-id", "crawl-1"]);
@@ -137,14 +141,20 @@ fn the_snapshot_crawls_end_to_end_replays_exactly_and_recrawls_once_more() {
     let ranks = env.query(&format!(
         "SELECT product_id, position FROM {db}.rank_observations FINAL WHERE list_id = 'all-products' ORDER BY position"
     ));
-    let got: Vec<(i64, String)> = ranks.iter().map(|r| (as_i64(&r["position"]), r["product_id"].as_str().expect("id").to_string())).collect();
+    let got: Vec<(i64, String)> =
+        ranks.iter().map(|r| (as_i64(&r["position"]), r["product_id"].as_str().expect("id").to_string())).collect();
     let want: Vec<(i64, String)> = order.iter().enumerate().map(|(i, id)| (i as i64 + 1, id.clone())).collect();
     assert_eq!(got, want, "ranks are the absolute listing positions");
 
     // Dead links are recorded fetch failures, not errors.
-    let dead = env.count(&format!("SELECT count() FROM {db}.fetch_log FINAL WHERE status = 404 AND outcome = 'http_error'"));
+    let dead =
+        env.count(&format!("SELECT count() FROM {db}.fetch_log FINAL WHERE status = 404 AND outcome = 'http_error'"));
     assert!(dead >= 50, "the category links (dead in the snapshot) end as 404s in fetch_log, got {dead}");
-    assert_eq!(env.count(&format!("SELECT count() FROM {db}.fetch_log FINAL WHERE outcome = 'ok'")), 1050, "each page fetched once");
+    assert_eq!(
+        env.count(&format!("SELECT count() FROM {db}.fetch_log FINAL WHERE outcome = 'ok'")),
+        1050,
+        "each page fetched once"
+    );
 
     // Replay: the raw topic from its start through a new transform group, into the same loader group.
     let products_before = dump(&env, "products", "source, product_id");
@@ -155,7 +165,10 @@ fn the_snapshot_crawls_end_to_end_replays_exactly_and_recrawls_once_more() {
     let replay = env.spawn(env.cmd_with_groups(&["transform"], &format!("replay_{}", env.id)));
     let replay_groups = format!("replay_{}", env.id);
     let out = env
-        .cmd_with_groups(&["wait-idle", "--stages", "transform", "--timeout-secs", "600", "--settle-secs", "3"], &replay_groups)
+        .cmd_with_groups(
+            &["wait-idle", "--stages", "transform", "--timeout-secs", "600", "--settle-secs", "3"],
+            &replay_groups,
+        )
         .output()
         .expect("wait-idle");
     assert!(out.status.success(), "the replay did not finish: {}", String::from_utf8_lossy(&out.stderr));
@@ -163,8 +176,16 @@ fn the_snapshot_crawls_end_to_end_replays_exactly_and_recrawls_once_more() {
     env.stop(replay);
     env.stop(loader);
     assert_eq!(dump(&env, "products", "source, product_id"), products_before, "replay leaves the same products");
-    assert_eq!(dump(&env, "price_observations", "source, product_id, crawl_id"), prices_before, "replay leaves the same prices");
-    assert_eq!(dump(&env, "rank_observations", "source, list_id, product_id, crawl_id"), ranks_before, "replay leaves the same ranks");
+    assert_eq!(
+        dump(&env, "price_observations", "source, product_id, crawl_id"),
+        prices_before,
+        "replay leaves the same prices"
+    );
+    assert_eq!(
+        dump(&env, "rank_observations", "source, list_id, product_id, crawl_id"),
+        ranks_before,
+        "replay leaves the same ranks"
+    );
 
     // A second crawl: one new price observation per book, no second product.
     let run = env.spawn(env.cmd(&["run"]));
@@ -182,4 +203,3 @@ fn the_snapshot_crawls_end_to_end_replays_exactly_and_recrawls_once_more() {
         "exactly two observations per book"
     );
 }
-

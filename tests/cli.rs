@@ -5,7 +5,11 @@ use std::process::{Command, Stdio};
 
 fn shopstream(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_shopstream")).args(args).output().expect("run shopstream");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
@@ -19,7 +23,8 @@ fn parse_prints_a_book_page_as_json_lines() {
     let bytes = shopstream_sandbox::snapshot().get("/catalogue/a-light-in-the-attic_1000/index.html").expect("page");
     std::fs::write(&page, bytes).expect("write");
     let url = "http://books.toscrape.com/catalogue/a-light-in-the-attic_1000/index.html";
-    let (ok, out, err) = shopstream(&["parse", page.to_str().expect("path"), "--source", "books", "--url", url, "--json"]);
+    let (ok, out, err) =
+        shopstream(&["parse", page.to_str().expect("path"), "--source", "books", "--url", url, "--json"]);
     assert!(ok, "{err}");
     let lines = json_lines(&out);
     let product = lines.iter().find(|l| l["kind"] == "product").expect("a product line");
@@ -42,7 +47,8 @@ fn parse_without_a_source_uses_the_generic_parser() {
         "offers":{"@type":"Offer","price":"1299.00","priceCurrency":"CZK"},"aggregateRating":{"@type":"AggregateRating","ratingValue":"4.5","reviewCount":"12"}}</script></head><body></body></html>"#,
     )
     .expect("write");
-    let (ok, out, err) = shopstream(&["parse", page.to_str().expect("path"), "--url", "https://shop.example/kettle", "--json"]);
+    let (ok, out, err) =
+        shopstream(&["parse", page.to_str().expect("path"), "--url", "https://shop.example/kettle", "--json"]);
     assert!(ok, "{err}");
     let lines = json_lines(&out);
     let product = lines.iter().find(|l| l["kind"] == "product").expect("product");
@@ -50,7 +56,10 @@ fn parse_without_a_source_uses_the_generic_parser() {
     assert_eq!(product["rating"], 4.5);
     assert_eq!(product["rating_count"], 12);
     let price = lines.iter().find(|l| l["kind"] == "price").expect("price");
-    assert_eq!((price["amount"].as_str(), price["currency"].as_str(), price["minor_units"].as_i64()), (Some("1299.00"), Some("CZK"), Some(129900)));
+    assert_eq!(
+        (price["amount"].as_str(), price["currency"].as_str(), price["minor_units"].as_i64()),
+        (Some("1299.00"), Some("CZK"), Some(129900))
+    );
 }
 
 #[test]
@@ -68,7 +77,10 @@ fn normalize_price_from_arguments_and_stdin() {
     let (ok, out, err) = shopstream(&["normalize", "price", "1.234,56 €", "--json"]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    assert_eq!((v["amount"].as_str(), v["currency"].as_str(), v["minor_units"].as_i64()), (Some("1234.56"), Some("EUR"), Some(123456)));
+    assert_eq!(
+        (v["amount"].as_str(), v["currency"].as_str(), v["minor_units"].as_i64()),
+        (Some("1234.56"), Some("EUR"), Some(123456))
+    );
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_shopstream"))
         .args(["normalize", "price", "--stdin"])

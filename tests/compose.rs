@@ -5,7 +5,8 @@ use std::process::Command;
 
 #[test]
 fn every_compose_command_exists_in_the_cli() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml")).expect("docker-compose.yml");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker-compose.yml"))
+        .expect("docker-compose.yml");
     let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("valid YAML");
     let mut doc = doc;
     doc.apply_merge().expect("merge keys resolve");
@@ -21,7 +22,12 @@ fn every_compose_command_exists_in_the_cli() {
         }
         stages += 1;
         let env = &svc["environment"];
-        for var in ["SHOPSTREAM_KAFKA_BROKERS", "SHOPSTREAM_SCHEMA_REGISTRY_URL", "SHOPSTREAM_CLICKHOUSE_URL", "SHOPSTREAM_CLICKHOUSE_DATABASE"] {
+        for var in [
+            "SHOPSTREAM_KAFKA_BROKERS",
+            "SHOPSTREAM_SCHEMA_REGISTRY_URL",
+            "SHOPSTREAM_CLICKHOUSE_URL",
+            "SHOPSTREAM_CLICKHOUSE_DATABASE",
+        ] {
             assert!(env[var].as_str().is_some(), "{name}: {var} is not set");
         }
         let command: Vec<String> = svc["command"]
@@ -32,16 +38,38 @@ fn every_compose_command_exists_in_the_cli() {
             .collect();
         // The subcommand exists and accepts the given flags (validated by clap with --help appended).
         let flags: Vec<&str> = command.iter().map(String::as_str).filter(|a| *a != "--help").collect();
-        let out = Command::new(env!("CARGO_BIN_EXE_shopstream")).args(&flags).arg("--help").output().expect("run shopstream");
-        assert!(out.status.success(), "{name}: `shopstream {}` is not a valid command: {}", flags.join(" "), String::from_utf8_lossy(&out.stderr));
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_shopstream")).args(&flags).arg("--help").output().expect("run shopstream");
+        assert!(
+            out.status.success(),
+            "{name}: `shopstream {}` is not a valid command: {}",
+            flags.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert!(stages >= 5, "the stages run from the shopstream image");
 }
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["registry", "sandbox", "topics", "migrate", "crawl", "extract", "transform", "load", "run", "wait-idle", "status", "report", "parse", "normalize"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_shopstream")).args([sub, "--help"]).output().expect("run shopstream");
+    for sub in [
+        "registry",
+        "sandbox",
+        "topics",
+        "migrate",
+        "crawl",
+        "extract",
+        "transform",
+        "load",
+        "run",
+        "wait-idle",
+        "status",
+        "report",
+        "parse",
+        "normalize",
+    ] {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_shopstream")).args([sub, "--help"]).output().expect("run shopstream");
         assert!(out.status.success() && !out.stdout.is_empty(), "shopstream {sub} --help");
     }
 }

@@ -21,10 +21,8 @@ fn small_crawl(name: &str) -> (TestEnv, tokio_util::sync::CancellationToken) {
     let e = env.spawn(env.cmd(&["extract"]));
     let t = env.spawn(env.cmd(&["transform"]));
     env.run_ok(&["crawl", "--seed", &format!("{base}/index.html"), "--crawl-id", "small"]);
-    let out = env
-        .cmd(&["wait-idle", "--stages", "extract,transform", "--timeout-secs", "300"])
-        .output()
-        .expect("wait-idle");
+    let out =
+        env.cmd(&["wait-idle", "--stages", "extract,transform", "--timeout-secs", "300"]).output().expect("wait-idle");
     assert!(out.status.success(), "extract/transform did not finish: {}", String::from_utf8_lossy(&out.stderr));
     env.stop(e);
     env.stop(t);
@@ -40,8 +38,10 @@ fn loader_killed_at(failpoint: &str) {
     let status = env.wait(c, Duration::from_secs(120));
     assert!(!status.success(), "the loader must have been killed at {failpoint}: {}", env.child_log(c));
     assert!(env.child_log(c).contains(&format!("failpoint {failpoint}")), "{}", env.child_log(c));
-    let rows_at_crash = env.count(&format!("SELECT count() FROM {db}.products")) + env.count(&format!("SELECT count() FROM {db}.price_observations"))
-        + env.count(&format!("SELECT count() FROM {db}.rank_observations")) + env.count(&format!("SELECT count() FROM {db}.fetch_log"));
+    let rows_at_crash = env.count(&format!("SELECT count() FROM {db}.products"))
+        + env.count(&format!("SELECT count() FROM {db}.price_observations"))
+        + env.count(&format!("SELECT count() FROM {db}.rank_observations"))
+        + env.count(&format!("SELECT count() FROM {db}.fetch_log"));
     if failpoint == "load.before_insert" {
         assert_eq!(rows_at_crash, 0, "nothing reached ClickHouse before the crash");
     } else {
@@ -58,7 +58,12 @@ fn loader_killed_at(failpoint: &str) {
     assert_eq!(env.count(&format!("SELECT count() FROM {db}.fetch_log FINAL")), 21, "fetches");
     assert_eq!(env.count(&format!("SELECT uniqExact(product_id) FROM {db}.price_observations FINAL")), 20);
     // Every row present is one of the 20 and has its price.
-    assert_eq!(env.count(&format!("SELECT count() FROM {db}.price_observations FINAL WHERE price_minor <= 0 OR currency != 'GBP'")), 0);
+    assert_eq!(
+        env.count(&format!(
+            "SELECT count() FROM {db}.price_observations FINAL WHERE price_minor <= 0 OR currency != 'GBP'"
+        )),
+        0
+    );
 }
 
 #[test]
@@ -99,7 +104,8 @@ fn poison_records_are_dead_lettered_with_their_reason_and_counts_reconcile() {
     // Two poison records behind the good ones: bytes that are no Avro at all, and a valid RawPage
     // whose body is no Books page.
     rt.block_on(async {
-        let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &env.brokers).create().expect("producer");
+        let producer: FutureProducer =
+            ClientConfig::new().set("bootstrap.servers", &env.brokers).create().expect("producer");
         let codec = Codec::new(&env.registry);
         let not_a_book = RawPage {
             fetch_id: "poison-1".into(),
@@ -131,7 +137,11 @@ fn poison_records_are_dead_lettered_with_their_reason_and_counts_reconcile() {
     });
     let t = env.spawn(env.cmd(&["transform"]));
     let out = env.cmd(&["wait-idle", "--stages", "transform", "--timeout-secs", "300"]).output().expect("wait-idle");
-    assert!(out.status.success(), "the transform group did not move past the poison: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the transform group did not move past the poison: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     env.stop(t);
 
     let letters: Vec<DeadLetter> = rt.block_on(async {
@@ -143,8 +153,17 @@ fn poison_records_are_dead_lettered_with_their_reason_and_counts_reconcile() {
         v
     });
     assert_eq!(letters.len(), 2, "both poison records are dead-lettered: {letters:?}");
-    assert!(letters.iter().any(|l| l.payload == b"definitely not avro" && l.reason.contains("not a raw page") && l.error_kind == "bad_data"), "{letters:?}");
-    assert!(letters.iter().any(|l| l.reason.contains("neither a book page nor a listing page") && l.parser.as_deref() == Some("books_toscrape")), "{letters:?}");
+    assert!(
+        letters.iter().any(|l| l.payload == b"definitely not avro"
+            && l.reason.contains("not a raw page")
+            && l.error_kind == "bad_data"),
+        "{letters:?}"
+    );
+    assert!(
+        letters.iter().any(|l| l.reason.contains("neither a book page nor a listing page")
+            && l.parser.as_deref() == Some("books_toscrape")),
+        "{letters:?}"
+    );
     assert!(letters.iter().all(|l| l.stage == "transform" && l.origin_topic == topics.raw_pages));
 
     // in = out + dead-lettered: 21 good raw pages gave 20 products and 1 listing; 2 poison records.
@@ -159,10 +178,7 @@ fn poison_records_are_dead_lettered_with_their_reason_and_counts_reconcile() {
 fn refused_and_unknown_crawl_requests_are_dead_lettered_by_the_extractor() {
     let (base, _sandbox) = start_sandbox(0);
     // A source that does not allow private networks, pointed at the local sandbox.
-    let config = format!(
-        "{}\n[sources.strict]\nparser = {{ type = \"books_toscrape\" }}\n",
-        sandbox_config(&[], 0)
-    );
+    let config = format!("{}\n[sources.strict]\nparser = {{ type = \"books_toscrape\" }}\n", sandbox_config(&[], 0));
     let mut env = TestEnv::new("refuse", &config);
     let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
     let e = env.spawn(env.cmd(&["extract"]));

@@ -44,7 +44,8 @@ async fn encode_and_produce(env: &common::TestEnv, topic: &str, schema: &str, va
     let supplied = SuppliedSchema::new(Some(PriceObserved::NAME.to_string()), SchemaType::Avro, schema.to_string());
     let strategy = SubjectNameStrategy::TopicNameStrategyWithSchema(topic.to_string(), false, supplied);
     let bytes = encoder.encode_struct(value, &strategy).await.map_err(|e| e.to_string())?;
-    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", &env.brokers).create().map_err(|e| e.to_string())?;
+    let producer: FutureProducer =
+        ClientConfig::new().set("bootstrap.servers", &env.brokers).create().map_err(|e| e.to_string())?;
     producer
         .send(FutureRecord::to(topic).key("k").payload(&bytes), Duration::from_secs(10))
         .await
@@ -68,7 +69,8 @@ fn an_optional_field_is_backward_compatible_and_a_breaking_change_is_refused_bef
 
         // v2: one optional field with a default. Registered under BACKWARD, and the current reader
         // (the Rust type of v1) reads v2 data.
-        let v2_schema = with_field(serde_json::json!({"name": "unit_price_minor", "type": ["null", "long"], "default": null}));
+        let v2_schema =
+            with_field(serde_json::json!({"name": "unit_price_minor", "type": ["null", "long"], "default": null}));
         let v2_value = Newer { base: example(), unit_price_minor: Some(42), warehouse: None };
         encode_and_produce(&env, &topic, &v2_schema, &v2_value).await.expect("v2 is accepted");
         let versions = common::reqwest::blocking_get_json(&format!("{}/subjects/{topic}-value/versions", env.registry));
@@ -79,9 +81,13 @@ fn an_optional_field_is_backward_compatible_and_a_breaking_change_is_refused_bef
         assert_eq!(size_before, 2);
         let v2_bytes = {
             let encoder = AvroEncoder::new(SrSettings::new(env.registry.clone()));
-            let supplied = SuppliedSchema::new(Some(PriceObserved::NAME.to_string()), SchemaType::Avro, v2_schema.clone());
+            let supplied =
+                SuppliedSchema::new(Some(PriceObserved::NAME.to_string()), SchemaType::Avro, v2_schema.clone());
             encoder
-                .encode_struct(&v2_value, &SubjectNameStrategy::TopicNameStrategyWithSchema(topic.clone(), false, supplied))
+                .encode_struct(
+                    &v2_value,
+                    &SubjectNameStrategy::TopicNameStrategyWithSchema(topic.clone(), false, supplied),
+                )
                 .await
                 .expect("encode v2")
         };
@@ -94,7 +100,11 @@ fn an_optional_field_is_backward_compatible_and_a_breaking_change_is_refused_bef
         let v3_value = Newer { warehouse: Some("ICN-1".into()), ..v2_value.clone() };
         let err = encode_and_produce(&env, &topic, &v3_schema, &v3_value).await.expect_err("v3 must be refused");
         assert!(err.to_lowercase().contains("409") || err.to_lowercase().contains("incompatible"), "{err}");
-        assert_eq!(shopstream_core::kafka::topic_size(&env.brokers, &topic).expect("size"), size_before, "nothing was produced");
+        assert_eq!(
+            shopstream_core::kafka::topic_size(&env.brokers, &topic).expect("size"),
+            size_before,
+            "nothing was produced"
+        );
         let versions = common::reqwest::blocking_get_json(&format!("{}/subjects/{topic}-value/versions", env.registry));
         assert_eq!(versions, serde_json::json!([1, 2]), "no version was added");
     });

@@ -37,10 +37,7 @@ fn registry_error(e: SRCError) -> Error {
 impl Codec {
     pub fn new(schema_registry_url: &str) -> Self {
         let settings = SrSettings::new(schema_registry_url.trim_end_matches('/').to_string());
-        Codec {
-            encoder: Arc::new(AvroEncoder::new(settings.clone())),
-            decoder: Arc::new(AvroDecoder::new(settings)),
-        }
+        Codec { encoder: Arc::new(AvroEncoder::new(settings.clone())), decoder: Arc::new(AvroDecoder::new(settings)) }
     }
 
     /// Encode `item` for `topic`, registering its schema under `<topic>-value` if needed.

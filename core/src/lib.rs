@@ -17,13 +17,10 @@ pub mod worker;
 pub use codec::Codec;
 pub use error::{Error, ErrorClass, Result};
 pub use offsets::OffsetTracker;
-pub use topics::{Endpoints, Topics};
 pub use tokio_util::sync::CancellationToken;
+pub use topics::{Endpoints, Topics};
 
 /// Milliseconds since the Unix epoch, UTC.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -97,8 +97,10 @@ impl Metrics {
             if ls.is_empty() {
                 String::new()
             } else {
-                let parts: Vec<String> =
-                    ls.iter().map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+                let parts: Vec<String> = ls
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                    .collect();
                 format!("{{{}}}", parts.join(","))
             }
         };
@@ -139,10 +141,8 @@ async fn health_handler(State(m): State<Metrics>) -> impl IntoResponse {
 
 /// Serve `/metrics` and `/health` until `shutdown`.
 pub async fn serve(addr: SocketAddr, metrics: Metrics, shutdown: CancellationToken) -> std::io::Result<()> {
-    let app = Router::new()
-        .route("/metrics", get(metrics_handler))
-        .route("/health", get(health_handler))
-        .with_state(metrics);
+    let app =
+        Router::new().route("/metrics", get(metrics_handler)).route("/health", get(health_handler)).with_state(metrics);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(%addr, "Serving /metrics and /health.");
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await

@@ -86,7 +86,11 @@ where
     }
     let drained = tokio::time::timeout(DRAIN_DEADLINE, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
-        tracing::warn!(stage, in_flight = consumer.in_flight(), "Work was still in flight at the drain deadline; it will be redone.");
+        tracing::warn!(
+            stage,
+            in_flight = consumer.in_flight(),
+            "Work was still in flight at the drain deadline; it will be redone."
+        );
         tasks.abort_all();
     }
     consumer.commit_sync();
@@ -132,7 +136,11 @@ impl DeadLetters {
 }
 
 /// Publish records until the broker acknowledged all of them; `Err` only at shutdown.
-pub async fn publish_all(producer: &Producer, records: &[(String, Vec<u8>, Vec<u8>)], shutdown: &CancellationToken) -> Result<(), ()> {
+pub async fn publish_all(
+    producer: &Producer,
+    records: &[(String, Vec<u8>, Vec<u8>)],
+    shutdown: &CancellationToken,
+) -> Result<(), ()> {
     let mut backoff = Duration::from_millis(200);
     loop {
         match producer.send_all(records).await {

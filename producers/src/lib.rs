@@ -39,7 +39,8 @@ impl CrawlPlan {
         self.urls
             .iter()
             .map(|u| {
-                let url = Url::parse(u.trim()).map_err(|e| ProduceError::InvalidUrl { url: u.clone(), reason: e.to_string() })?;
+                let url = Url::parse(u.trim())
+                    .map_err(|e| ProduceError::InvalidUrl { url: u.clone(), reason: e.to_string() })?;
                 if !matches!(url.scheme(), "http" | "https") {
                     return Err(ProduceError::InvalidUrl { url: u.clone(), reason: "not http(s)".into() });
                 }

@@ -23,14 +23,9 @@ pub struct ParsedSchema {
 
 /// Parses an Avro schema; anything unparseable is a 42201.
 pub fn parse(text: &str) -> Result<ParsedSchema, RegistryError> {
-    let schema =
-        Schema::parse_str(text).map_err(|e| RegistryError::InvalidSchema(e.to_string()))?;
+    let schema = Schema::parse_str(text).map_err(|e| RegistryError::InvalidSchema(e.to_string()))?;
     let canonical = serde_json::to_string(&schema).unwrap_or_else(|_| schema.canonical_form());
-    Ok(ParsedSchema {
-        text: text.to_string(),
-        schema,
-        canonical,
-    })
+    Ok(ParsedSchema { text: text.to_string(), schema, canonical })
 }
 
 /// Whether a reader with `reader` can fully read data written with `writer`; `None` if so,
@@ -39,10 +34,9 @@ pub fn parse(text: &str) -> Result<ParsedSchema, RegistryError> {
 pub fn can_read(writer: &Schema, reader: &Schema) -> Option<String> {
     match SchemaCompatibility::can_read(writer, reader) {
         Ok(Compatibility::Full) => None,
-        Ok(Compatibility::Partial) => Some(
-            "only part of the writer's values can be read (enum symbols or union branches missing)"
-                .to_string(),
-        ),
+        Ok(Compatibility::Partial) => {
+            Some("only part of the writer's values can be read (enum symbols or union branches missing)".to_string())
+        }
         Err(e) => Some(e.to_string()),
     }
 }
@@ -65,16 +59,14 @@ pub fn check(level: CompatibilityLevel, new: &Schema, existing: &[(u32, &Schema)
     for (version, old) in against {
         if level.checks_backward() {
             if let Some(why) = can_read(old, new) {
-                messages.push(format!(
-                    "{level}: the new schema cannot read data written with version {version}: {why}"
-                ));
+                messages
+                    .push(format!("{level}: the new schema cannot read data written with version {version}: {why}"));
             }
         }
         if level.checks_forward() {
             if let Some(why) = can_read(new, old) {
-                messages.push(format!(
-                    "{level}: version {version} cannot read data written with the new schema: {why}"
-                ));
+                messages
+                    .push(format!("{level}: version {version} cannot read data written with the new schema: {why}"));
             }
         }
     }
@@ -85,7 +77,8 @@ pub fn check(level: CompatibilityLevel, new: &Schema, existing: &[(u32, &Schema)
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) const V1: &str = r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"string"}]}"#;
+    pub(crate) const V1: &str =
+        r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"string"}]}"#;
     /// V1 plus an optional field with a default: backward and forward compatible.
     pub(crate) const V2_OPTIONAL: &str = r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"string"},{"name":"note","type":["null","string"],"default":null}]}"#;
     /// V1 plus a required field: new readers cannot read old data.
@@ -100,12 +93,7 @@ pub(crate) mod tests {
 
     #[test]
     fn invalid_avro_is_42201() {
-        for bad in [
-            "{",
-            r#"{"type":"record","name":"X"}"#,
-            r#"{"type":"nope"}"#,
-            "not json",
-        ] {
+        for bad in ["{", r#"{"type":"record","name":"X"}"#, r#"{"type":"nope"}"#, "not json"] {
             let code = parse(bad).err().map(|e| e.error_code());
             assert_eq!(code, Some(42201), "{bad}");
         }
@@ -170,8 +158,7 @@ pub(crate) mod tests {
     fn type_changes_and_partial_enums_are_incompatible() {
         let int_field = p(r#"{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}"#);
         let long_field = p(r#"{"type":"record","name":"R","fields":[{"name":"a","type":"long"}]}"#);
-        let str_field =
-            p(r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}"#);
+        let str_field = p(r#"{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}"#);
         // int promotes to long, not back.
         assert!(can_read(&int_field, &long_field).is_none());
         assert!(can_read(&long_field, &int_field).is_some());

@@ -163,18 +163,8 @@ mod tests {
     #[test]
     fn levels_parse_case_insensitively_and_round_trip() {
         for level in CompatibilityLevel::ALL {
-            assert_eq!(
-                level.as_str().parse::<CompatibilityLevel>().ok(),
-                Some(level)
-            );
-            assert_eq!(
-                level
-                    .as_str()
-                    .to_lowercase()
-                    .parse::<CompatibilityLevel>()
-                    .ok(),
-                Some(level)
-            );
+            assert_eq!(level.as_str().parse::<CompatibilityLevel>().ok(), Some(level));
+            assert_eq!(level.as_str().to_lowercase().parse::<CompatibilityLevel>().ok(), Some(level));
             let json = serde_json::to_string(&level).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", level.as_str()));
         }
@@ -188,14 +178,7 @@ mod tests {
         assert!(config.validate().is_ok());
         config.kafka_brokers = " ".into();
         config.topic = String::new();
-        let message = config
-            .validate()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            message.contains("kafka_brokers") && message.contains("topic"),
-            "{message}"
-        );
+        let message = config.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("kafka_brokers") && message.contains("topic"), "{message}");
     }
 }

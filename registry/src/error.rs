@@ -31,10 +31,7 @@ pub enum RegistryError {
     SubjectLevelCompatibilityNotConfigured(String),
     /// 409: the schema breaks the subject's compatibility rule.
     #[error("Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: {}", .messages.join("; "))]
-    IncompatibleSchema {
-        subject: String,
-        messages: Vec<String>,
-    },
+    IncompatibleSchema { subject: String, messages: Vec<String> },
     /// 42201: the schema does not parse as Avro, or uses something this registry does not support.
     #[error("Invalid schema: {0}")]
     InvalidSchema(String),
@@ -117,18 +114,13 @@ impl RegistryError {
 
     /// Whether repeating the same operation later may succeed.
     pub fn is_retriable(&self) -> bool {
-        matches!(
-            self,
-            RegistryError::Store(_) | RegistryError::Timeout(_) | RegistryError::Http(_)
-        )
+        matches!(self, RegistryError::Store(_) | RegistryError::Timeout(_) | RegistryError::Http(_))
     }
 
     /// Whose fault the error is.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            RegistryError::Store(_) | RegistryError::Timeout(_) | RegistryError::Http(_) => {
-                ErrorKind::External
-            }
+            RegistryError::Store(_) | RegistryError::Timeout(_) | RegistryError::Http(_) => ErrorKind::External,
             RegistryError::Config(_) => ErrorKind::Config,
             _ => ErrorKind::BadData,
         }

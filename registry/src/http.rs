@@ -27,56 +27,22 @@ type ApiResult = Result<Response, RegistryError>;
 pub(crate) fn router(store: Arc<Store>) -> Router {
     Router::new()
         .route("/", get(|| async { reply(StatusCode::OK, &json!({})) }))
-        .route(
-            "/schemas/types",
-            get(|| async { reply(StatusCode::OK, &json!(["AVRO"])) }),
-        )
+        .route("/schemas/types", get(|| async { reply(StatusCode::OK, &json!(["AVRO"])) }))
         .route("/schemas/ids/{id}", get(schema_by_id))
         .route("/schemas/ids/{id}/schema", get(raw_schema_by_id))
         .route("/schemas/ids/{id}/versions", get(id_versions))
         .route("/schemas/ids/{id}/subjects", get(id_subjects))
         .route("/subjects", get(list_subjects))
         .route("/subjects/{subject}", post(lookup).delete(delete_subject))
-        .route(
-            "/subjects/{subject}/versions",
-            get(list_versions).post(register),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}",
-            get(get_version).delete(delete_version),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}/schema",
-            get(get_version_schema),
-        )
-        .route(
-            "/subjects/{subject}/versions/{version}/referencedby",
-            get(referenced_by),
-        )
-        .route(
-            "/compatibility/subjects/{subject}/versions",
-            post(compat_all),
-        )
-        .route(
-            "/compatibility/subjects/{subject}/versions/{version}",
-            post(compat_version),
-        )
-        .route(
-            "/config",
-            get(get_global_config)
-                .put(put_global_config)
-                .delete(delete_global_config),
-        )
-        .route(
-            "/config/{subject}",
-            get(get_subject_config)
-                .put(put_subject_config)
-                .delete(delete_subject_config),
-        )
-        .route(
-            "/mode",
-            get(|| async { reply(StatusCode::OK, &json!({"mode": "READWRITE"})) }),
-        )
+        .route("/subjects/{subject}/versions", get(list_versions).post(register))
+        .route("/subjects/{subject}/versions/{version}", get(get_version).delete(delete_version))
+        .route("/subjects/{subject}/versions/{version}/schema", get(get_version_schema))
+        .route("/subjects/{subject}/versions/{version}/referencedby", get(referenced_by))
+        .route("/compatibility/subjects/{subject}/versions", post(compat_all))
+        .route("/compatibility/subjects/{subject}/versions/{version}", post(compat_version))
+        .route("/config", get(get_global_config).put(put_global_config).delete(delete_global_config))
+        .route("/config/{subject}", get(get_subject_config).put(put_subject_config).delete(delete_subject_config))
+        .route("/mode", get(|| async { reply(StatusCode::OK, &json!({"mode": "READWRITE"})) }))
         .fallback(|| async {
             let body = json!({"error_code": 404, "message": "HTTP 404 Not Found"});
             reply(StatusCode::NOT_FOUND, &body)
@@ -85,12 +51,7 @@ pub(crate) fn router(store: Arc<Store>) -> Router {
 }
 
 fn reply(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, CONTENT_TYPE)], body.to_string()).into_response()
 }
 
 fn ok(body: Value) -> ApiResult {
@@ -99,8 +60,7 @@ fn ok(body: Value) -> ApiResult {
 
 impl IntoResponse for RegistryError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::warn!(error = %self, "A registry request failed.");
         }
@@ -113,14 +73,11 @@ impl IntoResponse for RegistryError {
 }
 
 fn flag(params: &HashMap<String, String>, name: &str) -> bool {
-    params
-        .get(name)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    params.get(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 fn parse_id(id: &str) -> Result<u32, RegistryError> {
-    id.parse::<u32>()
-        .map_err(|_| RegistryError::SchemaNotFound(id.to_string()))
+    id.parse::<u32>().map_err(|_| RegistryError::SchemaNotFound(id.to_string()))
 }
 
 fn body_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, RegistryError> {
@@ -142,9 +99,7 @@ impl SchemaRequest {
         let request: SchemaRequest = body_json(body)?;
         check_schema_type(request.schema_type.as_deref())?;
         if !request.references.is_empty() {
-            return Err(RegistryError::InvalidSchema(
-                "schema references are not supported by this registry".into(),
-            ));
+            return Err(RegistryError::InvalidSchema("schema references are not supported by this registry".into()));
         }
         let parsed = compat::parse(&request.schema)?;
         Ok((request, parsed))
@@ -159,55 +114,35 @@ fn unexpected(applied: Applied) -> RegistryError {
     RegistryError::Store(format!("unexpected outcome {applied:?}"))
 }
 
-async fn schema_by_id(
-    AxumState(store): AxumState<Arc<Store>>,
-    Path(id): Path<String>,
-) -> ApiResult {
+async fn schema_by_id(AxumState(store): AxumState<Arc<Store>>, Path(id): Path<String>) -> ApiResult {
     let id = parse_id(&id)?;
     let text = store.read(|s| s.schema_by_id(id).map(|p| p.text.clone()))??;
     ok(json!({"schema": text}))
 }
 
-async fn raw_schema_by_id(
-    AxumState(store): AxumState<Arc<Store>>,
-    Path(id): Path<String>,
-) -> ApiResult {
+async fn raw_schema_by_id(AxumState(store): AxumState<Arc<Store>>, Path(id): Path<String>) -> ApiResult {
     let id = parse_id(&id)?;
     let text = store.read(|s| s.schema_by_id(id).map(|p| p.text.clone()))??;
     raw_schema(&text)
 }
 
 fn raw_schema(text: &str) -> ApiResult {
-    let value: Value =
-        serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
+    let value: Value = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()));
     ok(value)
 }
 
-async fn id_versions(
-    AxumState(store): AxumState<Arc<Store>>,
-    Path(id): Path<String>,
-    Query(q): Params,
-) -> ApiResult {
+async fn id_versions(AxumState(store): AxumState<Arc<Store>>, Path(id): Path<String>, Query(q): Params) -> ApiResult {
     let id = parse_id(&id)?;
     let versions = store.read(|s| s.id_versions(id, flag(&q, "deleted")))??;
-    let body: Vec<Value> = versions
-        .into_iter()
-        .map(|(subject, version)| json!({"subject": subject, "version": version}))
-        .collect();
+    let body: Vec<Value> =
+        versions.into_iter().map(|(subject, version)| json!({"subject": subject, "version": version})).collect();
     ok(json!(body))
 }
 
-async fn id_subjects(
-    AxumState(store): AxumState<Arc<Store>>,
-    Path(id): Path<String>,
-    Query(q): Params,
-) -> ApiResult {
+async fn id_subjects(AxumState(store): AxumState<Arc<Store>>, Path(id): Path<String>, Query(q): Params) -> ApiResult {
     let id = parse_id(&id)?;
-    let mut subjects: Vec<String> = store
-        .read(|s| s.id_versions(id, flag(&q, "deleted")))??
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    let mut subjects: Vec<String> =
+        store.read(|s| s.id_versions(id, flag(&q, "deleted")))??.into_iter().map(|(s, _)| s).collect();
     subjects.dedup();
     ok(json!(subjects))
 }
@@ -258,11 +193,7 @@ async fn referenced_by(
     ok(json!([]))
 }
 
-async fn register(
-    AxumState(store): AxumState<Arc<Store>>,
-    Path(subject): Path<String>,
-    body: Bytes,
-) -> ApiResult {
+async fn register(AxumState(store): AxumState<Arc<Store>>, Path(subject): Path<String>, body: Bytes) -> ApiResult {
     let (request, parsed) = SchemaRequest::parse(&body)?;
     // Answer repeats and obvious rejections without writing; the state machine re-checks
     // everything when the record is applied, so this is only a shortcut.
@@ -273,21 +204,14 @@ async fn register(
             if messages.is_empty() {
                 Ok(None)
             } else {
-                Err(RegistryError::IncompatibleSchema {
-                    subject: subject.clone(),
-                    messages,
-                })
+                Err(RegistryError::IncompatibleSchema { subject: subject.clone(), messages })
             }
         }
     })??;
     if let Some(id) = precheck {
         return ok(json!({"id": id}));
     }
-    let record = Record::Register {
-        subject,
-        schema: request.schema,
-        schema_type: request.schema_type,
-    };
+    let record = Record::Register { subject, schema: request.schema, schema_type: request.schema_type };
     match store.write(&record).await? {
         Applied::Registered { id, .. } => ok(json!({"id": id})),
         other => Err(unexpected(other)),
@@ -312,10 +236,7 @@ async fn delete_subject(
 ) -> ApiResult {
     let permanent = flag(&q, "permanent");
     store.read(|s| s.plan_delete_subject(&subject, permanent))??;
-    match store
-        .write(&Record::DeleteSubject { subject, permanent })
-        .await?
-    {
+    match store.write(&Record::DeleteSubject { subject, permanent }).await? {
         Applied::DeletedVersions(versions) => ok(json!(versions)),
         other => Err(unexpected(other)),
     }
@@ -330,20 +251,12 @@ async fn delete_version(
     let version = match VersionSpec::parse(&version)? {
         VersionSpec::Number(n) => n,
         // `latest` is resolved now; the record names a number so every instance deletes the same one.
-        VersionSpec::Latest => store.read(|s| {
-            s.version(&subject, VersionSpec::Latest, permanent)
-                .map(|v| v.version)
-        })??,
+        VersionSpec::Latest => {
+            store.read(|s| s.version(&subject, VersionSpec::Latest, permanent).map(|v| v.version))??
+        }
     };
     store.read(|s| s.plan_delete_version(&subject, version, permanent))??;
-    match store
-        .write(&Record::DeleteVersion {
-            subject,
-            version,
-            permanent,
-        })
-        .await?
-    {
+    match store.write(&Record::DeleteVersion { subject, version, permanent }).await? {
         Applied::DeletedVersion(v) => ok(json!(v)),
         other => Err(unexpected(other)),
     }
@@ -394,13 +307,7 @@ fn parse_level(body: &Bytes) -> Result<CompatibilityLevel, RegistryError> {
 
 async fn set_config(store: &Store, subject: Option<String>, body: &Bytes) -> ApiResult {
     let compatibility = parse_level(body)?;
-    match store
-        .write(&Record::SetConfig {
-            subject,
-            compatibility,
-        })
-        .await?
-    {
+    match store.write(&Record::SetConfig { subject, compatibility }).await? {
         Applied::ConfigSet(level) => ok(json!({"compatibility": level})),
         other => Err(unexpected(other)),
     }
@@ -408,9 +315,9 @@ async fn set_config(store: &Store, subject: Option<String>, body: &Bytes) -> Api
 
 async fn delete_config(store: &Store, subject: Option<String>) -> ApiResult {
     if let Some(subject) = &subject {
-        store.read(|s| s.subject_level(subject))?.ok_or_else(|| {
-            RegistryError::SubjectLevelCompatibilityNotConfigured(subject.clone())
-        })?;
+        store
+            .read(|s| s.subject_level(subject))?
+            .ok_or_else(|| RegistryError::SubjectLevelCompatibilityNotConfigured(subject.clone()))?;
     }
     match store.write(&Record::DeleteConfig { subject }).await? {
         Applied::ConfigDeleted(level) => ok(json!({"compatibilityLevel": level})),
@@ -440,9 +347,7 @@ async fn get_subject_config(
     let level = store.read(|s| match s.subject_level(&subject) {
         Some(level) => Ok(level),
         None if default_to_global => Ok(s.global_level()),
-        None => Err(RegistryError::SubjectLevelCompatibilityNotConfigured(
-            subject.clone(),
-        )),
+        None => Err(RegistryError::SubjectLevelCompatibilityNotConfigured(subject.clone())),
     })??;
     ok(json!({"compatibilityLevel": level}))
 }
@@ -455,9 +360,6 @@ async fn put_subject_config(
     set_config(&store, Some(subject), &body).await
 }
 
-async fn delete_subject_config(
-    AxumState(store): AxumState<Arc<Store>>,
-    Path(subject): Path<String>,
-) -> ApiResult {
+async fn delete_subject_config(AxumState(store): AxumState<Arc<Store>>, Path(subject): Path<String>) -> ApiResult {
     delete_config(&store, Some(subject)).await
 }

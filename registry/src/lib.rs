@@ -75,12 +75,7 @@ pub async fn bind(config: RegistryConfig) -> Result<Server, RegistryError> {
     };
     let local_addr = listener.local_addr().map_err(RegistryError::Http)?;
     tracing::info!(%local_addr, topic = %config.topic, "The schema registry is listening.");
-    Ok(Server {
-        listener: Some(listener),
-        local_addr,
-        store,
-        applier: Some(applier),
-    })
+    Ok(Server { listener: Some(listener), local_addr, store, applier: Some(applier) })
 }
 
 impl Server {
@@ -92,10 +87,8 @@ impl Server {
     /// Serves the API until `shutdown` is cancelled, then stops the topic consumer.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), RegistryError> {
         let app = http::router(self.store.clone());
-        let listener = self
-            .listener
-            .take()
-            .ok_or_else(|| RegistryError::Config("the server was already run".into()))?;
+        let listener =
+            self.listener.take().ok_or_else(|| RegistryError::Config("the server was already run".into()))?;
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await
@@ -121,10 +114,7 @@ impl Drop for Server {
 }
 
 /// [`bind`] then [`Server::run`]: serves until `shutdown` is cancelled (also during startup).
-pub async fn serve(
-    config: RegistryConfig,
-    shutdown: CancellationToken,
-) -> Result<(), RegistryError> {
+pub async fn serve(config: RegistryConfig, shutdown: CancellationToken) -> Result<(), RegistryError> {
     let server = tokio::select! {
         server = bind(config) => server?,
         _ = shutdown.cancelled() => return Ok(()),

@@ -33,16 +33,9 @@ pub enum Record {
     /// Soft delete (or, after a soft delete, permanently delete) every version of a subject.
     DeleteSubject { subject: String, permanent: bool },
     /// Soft delete (or, after a soft delete, permanently delete) one version.
-    DeleteVersion {
-        subject: String,
-        version: u32,
-        permanent: bool,
-    },
+    DeleteVersion { subject: String, version: u32, permanent: bool },
     /// Set the global (`subject: null`) or a subject's compatibility level.
-    SetConfig {
-        subject: Option<String>,
-        compatibility: CompatibilityLevel,
-    },
+    SetConfig { subject: Option<String>, compatibility: CompatibilityLevel },
     /// Remove the global override (back to the configured default) or a subject's level.
     DeleteConfig { subject: Option<String> },
 }
@@ -54,9 +47,7 @@ impl Record {
             Record::Register { subject, .. }
             | Record::DeleteSubject { subject, .. }
             | Record::DeleteVersion { subject, .. } => subject,
-            Record::SetConfig { subject, .. } | Record::DeleteConfig { subject } => {
-                subject.as_deref().unwrap_or("")
-            }
+            Record::SetConfig { subject, .. } | Record::DeleteConfig { subject } => subject.as_deref().unwrap_or(""),
         }
     }
 }
@@ -144,11 +135,7 @@ impl State {
     /// instance reading the same log computes the same outcome.
     pub fn apply(&mut self, record: Record) -> Outcome {
         match record {
-            Record::Register {
-                subject,
-                schema,
-                schema_type,
-            } => {
+            Record::Register { subject, schema, schema_type } => {
                 check_schema_type(schema_type.as_deref())?;
                 let parsed = compat::parse(&schema)?;
                 self.apply_register(subject, parsed)
@@ -162,20 +149,13 @@ impl State {
                 }
                 Ok(Applied::DeletedVersions(versions))
             }
-            Record::DeleteVersion {
-                subject,
-                version,
-                permanent,
-            } => {
+            Record::DeleteVersion { subject, version, permanent } => {
                 self.plan_delete_version(&subject, version, permanent)?;
                 if let Some(entries) = self.subjects.get_mut(&subject) {
                     if permanent {
                         entries.retain(|e| e.version != version);
                     } else {
-                        entries
-                            .iter_mut()
-                            .filter(|e| e.version == version)
-                            .for_each(|e| e.deleted = true);
+                        entries.iter_mut().filter(|e| e.version == version).for_each(|e| e.deleted = true);
                     }
                     if entries.is_empty() {
                         self.subjects.remove(&subject);
@@ -183,10 +163,7 @@ impl State {
                 }
                 Ok(Applied::DeletedVersion(version))
             }
-            Record::SetConfig {
-                subject,
-                compatibility,
-            } => {
+            Record::SetConfig { subject, compatibility } => {
                 match subject {
                     Some(subject) => {
                         self.subject_levels.insert(subject, compatibility);
@@ -200,9 +177,7 @@ impl State {
                     .subject_levels
                     .remove(&subject)
                     .map(Applied::ConfigDeleted)
-                    .ok_or(RegistryError::SubjectLevelCompatibilityNotConfigured(
-                        subject,
-                    )),
+                    .ok_or(RegistryError::SubjectLevelCompatibilityNotConfigured(subject)),
                 None => {
                     let previous = self.global_level();
                     self.global_level = None;
@@ -214,10 +189,7 @@ impl State {
 
     fn apply_register(&mut self, subject: String, parsed: ParsedSchema) -> Outcome {
         if let Some(existing) = self.find_in_subject(&subject, &parsed.canonical, false) {
-            return Ok(Applied::Registered {
-                id: existing.id,
-                version: existing.version,
-            });
+            return Ok(Applied::Registered { id: existing.id, version: existing.version });
         }
         let messages = self.check_against_subject(&subject, &parsed)?;
         if !messages.is_empty() {
@@ -234,26 +206,14 @@ impl State {
         };
         let entries = self.subjects.entry(subject).or_default();
         let version = entries.last().map(|e| e.version).unwrap_or(0) + 1;
-        entries.push(VersionEntry {
-            version,
-            id,
-            deleted: false,
-        });
+        entries.push(VersionEntry { version, id, deleted: false });
         Ok(Applied::Registered { id, version })
     }
 
     /// The compatibility problems of registering `parsed` under `subject` now (empty = fine).
-    pub fn check_against_subject(
-        &self,
-        subject: &str,
-        parsed: &ParsedSchema,
-    ) -> Result<Vec<String>, RegistryError> {
+    pub fn check_against_subject(&self, subject: &str, parsed: &ParsedSchema) -> Result<Vec<String>, RegistryError> {
         let existing = self.live_schemas(subject);
-        Ok(compat::check(
-            self.effective_level(subject),
-            &parsed.schema,
-            &existing,
-        ))
+        Ok(compat::check(self.effective_level(subject), &parsed.schema, &existing))
     }
 
     /// The compatibility problems of `parsed` against one version, in the subject's level's
@@ -265,10 +225,7 @@ impl State {
         parsed: &ParsedSchema,
     ) -> Result<Vec<String>, RegistryError> {
         let found = self.version(subject, spec, false)?;
-        let old = self
-            .schemas
-            .get(&found.id)
-            .ok_or_else(|| RegistryError::SchemaNotFound(found.id.to_string()))?;
+        let old = self.schemas.get(&found.id).ok_or_else(|| RegistryError::SchemaNotFound(found.id.to_string()))?;
         Ok(compat::check(
             self.effective_level(subject).non_transitive(),
             &parsed.schema,
@@ -286,26 +243,13 @@ impl State {
             .collect()
     }
 
-    fn find_in_subject(
-        &self,
-        subject: &str,
-        canonical: &str,
-        deleted: bool,
-    ) -> Option<&VersionEntry> {
+    fn find_in_subject(&self, subject: &str, canonical: &str, deleted: bool) -> Option<&VersionEntry> {
         let id = self.by_canonical.get(canonical)?;
-        self.subjects
-            .get(subject)?
-            .iter()
-            .filter(|e| deleted || !e.deleted)
-            .find(|e| e.id == *id)
+        self.subjects.get(subject)?.iter().filter(|e| deleted || !e.deleted).find(|e| e.id == *id)
     }
 
     /// Checks a subject delete without applying it; returns the versions it would delete.
-    pub fn plan_delete_subject(
-        &self,
-        subject: &str,
-        permanent: bool,
-    ) -> Result<Vec<u32>, RegistryError> {
+    pub fn plan_delete_subject(&self, subject: &str, permanent: bool) -> Result<Vec<u32>, RegistryError> {
         let entries = self
             .subjects
             .get(subject)
@@ -321,21 +265,12 @@ impl State {
             if all_deleted {
                 return Err(RegistryError::SubjectSoftDeleted(subject.to_string()));
             }
-            Ok(entries
-                .iter()
-                .filter(|e| !e.deleted)
-                .map(|e| e.version)
-                .collect())
+            Ok(entries.iter().filter(|e| !e.deleted).map(|e| e.version).collect())
         }
     }
 
     /// Checks a version delete without applying it.
-    pub fn plan_delete_version(
-        &self,
-        subject: &str,
-        version: u32,
-        permanent: bool,
-    ) -> Result<(), RegistryError> {
+    pub fn plan_delete_version(&self, subject: &str, version: u32, permanent: bool) -> Result<(), RegistryError> {
         let entries = self
             .subjects
             .get(subject)
@@ -346,14 +281,8 @@ impl State {
             .find(|e| e.version == version)
             .ok_or_else(|| RegistryError::VersionNotFound(version.to_string()))?;
         match (permanent, entry.deleted) {
-            (false, true) => Err(RegistryError::VersionSoftDeleted {
-                subject: subject.to_string(),
-                version,
-            }),
-            (true, false) => Err(RegistryError::VersionNotSoftDeleted {
-                subject: subject.to_string(),
-                version,
-            }),
+            (false, true) => Err(RegistryError::VersionSoftDeleted { subject: subject.to_string(), version }),
+            (true, false) => Err(RegistryError::VersionNotSoftDeleted { subject: subject.to_string(), version }),
             _ => Ok(()),
         }
     }
@@ -370,8 +299,7 @@ impl State {
 
     /// The level that applies to a subject.
     pub fn effective_level(&self, subject: &str) -> CompatibilityLevel {
-        self.subject_level(subject)
-            .unwrap_or_else(|| self.global_level())
+        self.subject_level(subject).unwrap_or_else(|| self.global_level())
     }
 
     /// Subjects with at least one visible version (or any version, with `deleted`), sorted.
@@ -383,18 +311,9 @@ impl State {
             .collect()
     }
 
-    fn visible_entries(
-        &self,
-        subject: &str,
-        deleted: bool,
-    ) -> Result<Vec<&VersionEntry>, RegistryError> {
-        let entries: Vec<&VersionEntry> = self
-            .subjects
-            .get(subject)
-            .into_iter()
-            .flatten()
-            .filter(|e| deleted || !e.deleted)
-            .collect();
+    fn visible_entries(&self, subject: &str, deleted: bool) -> Result<Vec<&VersionEntry>, RegistryError> {
+        let entries: Vec<&VersionEntry> =
+            self.subjects.get(subject).into_iter().flatten().filter(|e| deleted || !e.deleted).collect();
         if entries.is_empty() {
             Err(RegistryError::SubjectNotFound(subject.to_string()))
         } else {
@@ -404,20 +323,11 @@ impl State {
 
     /// A subject's version numbers, oldest first.
     pub fn versions(&self, subject: &str, deleted: bool) -> Result<Vec<u32>, RegistryError> {
-        Ok(self
-            .visible_entries(subject, deleted)?
-            .iter()
-            .map(|e| e.version)
-            .collect())
+        Ok(self.visible_entries(subject, deleted)?.iter().map(|e| e.version).collect())
     }
 
     /// One version of a subject.
-    pub fn version(
-        &self,
-        subject: &str,
-        spec: VersionSpec,
-        deleted: bool,
-    ) -> Result<SubjectVersion, RegistryError> {
+    pub fn version(&self, subject: &str, spec: VersionSpec, deleted: bool) -> Result<SubjectVersion, RegistryError> {
         let entries = self.visible_entries(subject, deleted)?;
         let entry = match spec {
             VersionSpec::Latest => entries.last().copied(),
@@ -432,15 +342,8 @@ impl State {
         self.subject_version(subject, entry)
     }
 
-    fn subject_version(
-        &self,
-        subject: &str,
-        entry: &VersionEntry,
-    ) -> Result<SubjectVersion, RegistryError> {
-        let schema = self
-            .schemas
-            .get(&entry.id)
-            .ok_or_else(|| RegistryError::SchemaNotFound(entry.id.to_string()))?;
+    fn subject_version(&self, subject: &str, entry: &VersionEntry) -> Result<SubjectVersion, RegistryError> {
+        let schema = self.schemas.get(&entry.id).ok_or_else(|| RegistryError::SchemaNotFound(entry.id.to_string()))?;
         Ok(SubjectVersion {
             subject: subject.to_string(),
             id: entry.id,
@@ -451,12 +354,7 @@ impl State {
 
     /// Finds `parsed` among a subject's versions: 40401 if the subject has none, 40403 if the
     /// schema is not one of them.
-    pub fn lookup(
-        &self,
-        subject: &str,
-        parsed: &ParsedSchema,
-        deleted: bool,
-    ) -> Result<SubjectVersion, RegistryError> {
+    pub fn lookup(&self, subject: &str, parsed: &ParsedSchema, deleted: bool) -> Result<SubjectVersion, RegistryError> {
         self.visible_entries(subject, deleted)?;
         let entry = self
             .find_in_subject(subject, &parsed.canonical, deleted)
@@ -466,9 +364,7 @@ impl State {
 
     /// The schema text for a global id (ids outlive deletes, as in Confluent).
     pub fn schema_by_id(&self, id: u32) -> Result<&ParsedSchema, RegistryError> {
-        self.schemas
-            .get(&id)
-            .ok_or_else(|| RegistryError::SchemaNotFound(id.to_string()))
+        self.schemas.get(&id).ok_or_else(|| RegistryError::SchemaNotFound(id.to_string()))
     }
 
     /// Every (subject, version) that uses a global id.
@@ -492,9 +388,7 @@ pub fn check_schema_type(schema_type: Option<&str>) -> Result<(), RegistryError>
     match schema_type {
         None => Ok(()),
         Some(t) if t.eq_ignore_ascii_case("AVRO") => Ok(()),
-        Some(t) => Err(RegistryError::InvalidSchema(format!(
-            "schema type {t} is not supported; only AVRO is"
-        ))),
+        Some(t) => Err(RegistryError::InvalidSchema(format!("schema type {t} is not supported; only AVRO is"))),
     }
 }
 
@@ -515,15 +409,10 @@ mod tests {
     use super::*;
     use crate::compat::tests::{V1, V2_OPTIONAL, V2_REQUIRED};
 
-    const OTHER: &str =
-        r#"{"type":"record","name":"Click","fields":[{"name":"url","type":"string"}]}"#;
+    const OTHER: &str = r#"{"type":"record","name":"Click","fields":[{"name":"url","type":"string"}]}"#;
 
     fn register(subject: &str, schema: &str) -> Record {
-        Record::Register {
-            subject: subject.into(),
-            schema: schema.into(),
-            schema_type: None,
-        }
+        Record::Register { subject: subject.into(), schema: schema.into(), schema_type: None }
     }
 
     fn code(outcome: Outcome) -> Option<u32> {
@@ -541,22 +430,10 @@ mod tests {
     fn records_round_trip_as_documented_json() {
         let records = [
             register("s", V1),
-            Record::DeleteSubject {
-                subject: "s".into(),
-                permanent: false,
-            },
-            Record::DeleteVersion {
-                subject: "s".into(),
-                version: 2,
-                permanent: true,
-            },
-            Record::SetConfig {
-                subject: None,
-                compatibility: CompatibilityLevel::Full,
-            },
-            Record::DeleteConfig {
-                subject: Some("s".into()),
-            },
+            Record::DeleteSubject { subject: "s".into(), permanent: false },
+            Record::DeleteVersion { subject: "s".into(), version: 2, permanent: true },
+            Record::SetConfig { subject: None, compatibility: CompatibilityLevel::Full },
+            Record::DeleteConfig { subject: Some("s".into()) },
         ];
         for record in records {
             let json = serde_json::to_string(&record).unwrap_or_default();
@@ -564,93 +441,34 @@ mod tests {
             assert_eq!(back.as_ref(), Some(&record), "{json}");
         }
         let parsed: Option<Record> =
-            serde_json::from_str(r#"{"op":"set_config","subject":null,"compatibility":"FULL"}"#)
-                .ok();
-        assert_eq!(
-            parsed,
-            Some(Record::SetConfig {
-                subject: None,
-                compatibility: CompatibilityLevel::Full
-            })
-        );
-        assert_eq!(
-            Record::SetConfig {
-                subject: None,
-                compatibility: CompatibilityLevel::Full
-            }
-            .key(),
-            ""
-        );
+            serde_json::from_str(r#"{"op":"set_config","subject":null,"compatibility":"FULL"}"#).ok();
+        assert_eq!(parsed, Some(Record::SetConfig { subject: None, compatibility: CompatibilityLevel::Full }));
+        assert_eq!(Record::SetConfig { subject: None, compatibility: CompatibilityLevel::Full }.key(), "");
         assert_eq!(register("orders-value", V1).key(), "orders-value");
     }
 
     #[test]
     fn ids_are_global_and_versions_per_subject() {
         let mut state = State::new(CompatibilityLevel::Backward);
-        assert_eq!(
-            state.apply(register("a", V1)).ok(),
-            Some(Applied::Registered { id: 1, version: 1 })
-        );
+        assert_eq!(state.apply(register("a", V1)).ok(), Some(Applied::Registered { id: 1, version: 1 }));
         // The same schema again, even re-formatted: same id, no new version.
         let reformatted = V1.replace(',', " , ");
-        assert_eq!(
-            state.apply(register("a", &reformatted)).ok(),
-            Some(Applied::Registered { id: 1, version: 1 })
-        );
+        assert_eq!(state.apply(register("a", &reformatted)).ok(), Some(Applied::Registered { id: 1, version: 1 }));
         // The same schema under another subject: same global id, version 1 there.
-        assert_eq!(
-            state.apply(register("b", V1)).ok(),
-            Some(Applied::Registered { id: 1, version: 1 })
-        );
-        assert_eq!(
-            state.apply(register("a", V2_OPTIONAL)).ok(),
-            Some(Applied::Registered { id: 2, version: 2 })
-        );
-        assert_eq!(
-            state.apply(register("c", OTHER)).ok(),
-            Some(Applied::Registered { id: 3, version: 1 })
-        );
+        assert_eq!(state.apply(register("b", V1)).ok(), Some(Applied::Registered { id: 1, version: 1 }));
+        assert_eq!(state.apply(register("a", V2_OPTIONAL)).ok(), Some(Applied::Registered { id: 2, version: 2 }));
+        assert_eq!(state.apply(register("c", OTHER)).ok(), Some(Applied::Registered { id: 3, version: 1 }));
         assert_eq!(state.versions("a", false).ok(), Some(vec![1, 2]));
         assert_eq!(state.subjects(false), vec!["a", "b", "c"]);
-        assert_eq!(
-            state.id_versions(1, false).ok(),
-            Some(vec![("a".into(), 1), ("b".into(), 1)])
-        );
+        assert_eq!(state.id_versions(1, false).ok(), Some(vec![("a".into(), 1), ("b".into(), 1)]));
         let latest = state.version("a", VersionSpec::Latest, false).ok();
-        assert_eq!(
-            latest.map(|v| (v.id, v.version, v.schema)),
-            Some((2, 2, V2_OPTIONAL.to_string()))
-        );
-        let found = state
-            .lookup("a", &parsed(V1), false)
-            .ok()
-            .map(|v| (v.id, v.version));
+        assert_eq!(latest.map(|v| (v.id, v.version, v.schema)), Some((2, 2, V2_OPTIONAL.to_string())));
+        let found = state.lookup("a", &parsed(V1), false).ok().map(|v| (v.id, v.version));
         assert_eq!(found, Some((1, 1)));
-        assert_eq!(
-            state
-                .lookup("a", &parsed(OTHER), false)
-                .err()
-                .map(|e| e.error_code()),
-            Some(40403)
-        );
-        assert_eq!(
-            state
-                .lookup("zzz", &parsed(OTHER), false)
-                .err()
-                .map(|e| e.error_code()),
-            Some(40401)
-        );
-        assert_eq!(
-            state
-                .version("a", VersionSpec::Number(9), false)
-                .err()
-                .map(|e| e.error_code()),
-            Some(40402)
-        );
-        assert_eq!(
-            state.schema_by_id(42).err().map(|e| e.error_code()),
-            Some(40403)
-        );
+        assert_eq!(state.lookup("a", &parsed(OTHER), false).err().map(|e| e.error_code()), Some(40403));
+        assert_eq!(state.lookup("zzz", &parsed(OTHER), false).err().map(|e| e.error_code()), Some(40401));
+        assert_eq!(state.version("a", VersionSpec::Number(9), false).err().map(|e| e.error_code()), Some(40402));
+        assert_eq!(state.schema_by_id(42).err().map(|e| e.error_code()), Some(40403));
     }
 
     #[test]
@@ -662,26 +480,14 @@ mod tests {
         assert_eq!(err.map(|e| e.http_status()), Some(409));
         assert_eq!(state.versions("a", false).ok(), Some(vec![1]));
         // The next new schema still gets id 2: a rejected schema consumes no id.
-        assert_eq!(
-            state.apply(register("a", V2_OPTIONAL)).ok(),
-            Some(Applied::Registered { id: 2, version: 2 })
-        );
+        assert_eq!(state.apply(register("a", V2_OPTIONAL)).ok(), Some(Applied::Registered { id: 2, version: 2 }));
         // With NONE for the subject, the breaking change goes through.
-        let set = Record::SetConfig {
-            subject: Some("a".into()),
-            compatibility: CompatibilityLevel::None,
-        };
+        let set = Record::SetConfig { subject: Some("a".into()), compatibility: CompatibilityLevel::None };
         assert!(state.apply(set).is_ok());
-        assert_eq!(
-            state.apply(register("a", V2_REQUIRED)).ok(),
-            Some(Applied::Registered { id: 3, version: 3 })
-        );
+        assert_eq!(state.apply(register("a", V2_REQUIRED)).ok(), Some(Applied::Registered { id: 3, version: 3 }));
         assert_eq!(code(state.apply(register("a", "{not avro"))), Some(42201));
-        let protobuf = Record::Register {
-            subject: "a".into(),
-            schema: V1.into(),
-            schema_type: Some("PROTOBUF".into()),
-        };
+        let protobuf =
+            Record::Register { subject: "a".into(), schema: V1.into(), schema_type: Some("PROTOBUF".into()) };
         assert_eq!(code(state.apply(protobuf)), Some(42201));
     }
 
@@ -692,24 +498,13 @@ mod tests {
             register("b", OTHER),
             register("a", V2_REQUIRED), // rejected
             register("a", V2_OPTIONAL),
-            Record::DeleteVersion {
-                subject: "a".into(),
-                version: 2,
-                permanent: false,
-            },
+            Record::DeleteVersion { subject: "a".into(), version: 2, permanent: false },
             register("c", V2_OPTIONAL),
         ];
         let run = |log: &[Record]| {
             let mut state = State::new(CompatibilityLevel::Backward);
-            let outcomes: Vec<String> = log
-                .iter()
-                .map(|r| format!("{:?}", state.apply(r.clone())))
-                .collect();
-            (
-                outcomes,
-                state.subjects(true),
-                state.id_versions(3, true).ok(),
-            )
+            let outcomes: Vec<String> = log.iter().map(|r| format!("{:?}", state.apply(r.clone()))).collect();
+            (outcomes, state.subjects(true), state.id_versions(3, true).ok())
         };
         assert_eq!(run(&log), run(&log));
         let (outcomes, _, versions) = run(&log);
@@ -722,122 +517,60 @@ mod tests {
         let mut state = State::new(CompatibilityLevel::None);
         assert!(state.apply(register("a", V1)).is_ok());
         assert!(state.apply(register("a", V2_OPTIONAL)).is_ok());
-        let hard_first = Record::DeleteVersion {
-            subject: "a".into(),
-            version: 1,
-            permanent: true,
-        };
+        let hard_first = Record::DeleteVersion { subject: "a".into(), version: 1, permanent: true };
         assert_eq!(code(state.apply(hard_first.clone())), Some(40407));
-        let soft = Record::DeleteVersion {
-            subject: "a".into(),
-            version: 1,
-            permanent: false,
-        };
-        assert_eq!(
-            state.apply(soft.clone()).ok(),
-            Some(Applied::DeletedVersion(1))
-        );
+        let soft = Record::DeleteVersion { subject: "a".into(), version: 1, permanent: false };
+        assert_eq!(state.apply(soft.clone()).ok(), Some(Applied::DeletedVersion(1)));
         assert_eq!(code(state.apply(soft)), Some(40406));
         assert_eq!(state.versions("a", false).ok(), Some(vec![2]));
         assert_eq!(state.versions("a", true).ok(), Some(vec![1, 2]));
         assert_eq!(
-            code(
-                state
-                    .version("a", VersionSpec::Number(1), false)
-                    .map(|_| Applied::DeletedVersion(0))
-            ),
+            code(state.version("a", VersionSpec::Number(1), false).map(|_| Applied::DeletedVersion(0))),
             Some(40402)
         );
         assert!(state.version("a", VersionSpec::Number(1), true).is_ok());
         // Ids survive deletes.
         assert!(state.schema_by_id(1).is_ok());
-        assert_eq!(
-            state.apply(hard_first).ok(),
-            Some(Applied::DeletedVersion(1))
-        );
+        assert_eq!(state.apply(hard_first).ok(), Some(Applied::DeletedVersion(1)));
         assert_eq!(state.versions("a", true).ok(), Some(vec![2]));
 
-        let hard_subject = Record::DeleteSubject {
-            subject: "a".into(),
-            permanent: true,
-        };
+        let hard_subject = Record::DeleteSubject { subject: "a".into(), permanent: true };
         assert_eq!(code(state.apply(hard_subject.clone())), Some(40405));
-        let soft_subject = Record::DeleteSubject {
-            subject: "a".into(),
-            permanent: false,
-        };
-        assert_eq!(
-            state.apply(soft_subject.clone()).ok(),
-            Some(Applied::DeletedVersions(vec![2]))
-        );
+        let soft_subject = Record::DeleteSubject { subject: "a".into(), permanent: false };
+        assert_eq!(state.apply(soft_subject.clone()).ok(), Some(Applied::DeletedVersions(vec![2])));
         assert_eq!(code(state.apply(soft_subject)), Some(40404));
         assert!(state.subjects(false).is_empty());
         assert_eq!(state.subjects(true), vec!["a"]);
-        assert_eq!(
-            code(
-                state
-                    .versions("a", false)
-                    .map(|_| Applied::DeletedVersion(0))
-            ),
-            Some(40401)
-        );
-        assert_eq!(
-            state.apply(hard_subject.clone()).ok(),
-            Some(Applied::DeletedVersions(vec![2]))
-        );
+        assert_eq!(code(state.versions("a", false).map(|_| Applied::DeletedVersion(0))), Some(40401));
+        assert_eq!(state.apply(hard_subject.clone()).ok(), Some(Applied::DeletedVersions(vec![2])));
         assert!(state.subjects(true).is_empty());
         assert_eq!(code(state.apply(hard_subject)), Some(40401));
         // Re-registering after a permanent delete reuses the global id.
-        assert_eq!(
-            state.apply(register("a", V1)).ok(),
-            Some(Applied::Registered { id: 1, version: 1 })
-        );
+        assert_eq!(state.apply(register("a", V1)).ok(), Some(Applied::Registered { id: 1, version: 1 }));
     }
 
     #[test]
     fn registering_after_soft_delete_checks_only_live_versions() {
         let mut state = State::new(CompatibilityLevel::Backward);
         assert!(state.apply(register("a", V1)).is_ok());
-        assert!(state
-            .apply(Record::DeleteSubject {
-                subject: "a".into(),
-                permanent: false
-            })
-            .is_ok());
+        assert!(state.apply(Record::DeleteSubject { subject: "a".into(), permanent: false }).is_ok());
         // No live version, so nothing to be incompatible with; numbering continues.
-        assert_eq!(
-            state.apply(register("a", V2_REQUIRED)).ok(),
-            Some(Applied::Registered { id: 2, version: 2 })
-        );
+        assert_eq!(state.apply(register("a", V2_REQUIRED)).ok(), Some(Applied::Registered { id: 2, version: 2 }));
     }
 
     #[test]
     fn config_levels_resolve_subject_then_global_then_default() {
         let mut state = State::new(CompatibilityLevel::Backward);
         assert_eq!(state.effective_level("a"), CompatibilityLevel::Backward);
-        let global = Record::SetConfig {
-            subject: None,
-            compatibility: CompatibilityLevel::Full,
-        };
-        assert_eq!(
-            state.apply(global).ok(),
-            Some(Applied::ConfigSet(CompatibilityLevel::Full))
-        );
+        let global = Record::SetConfig { subject: None, compatibility: CompatibilityLevel::Full };
+        assert_eq!(state.apply(global).ok(), Some(Applied::ConfigSet(CompatibilityLevel::Full)));
         assert_eq!(state.effective_level("a"), CompatibilityLevel::Full);
-        let subject = Record::SetConfig {
-            subject: Some("a".into()),
-            compatibility: CompatibilityLevel::Forward,
-        };
+        let subject = Record::SetConfig { subject: Some("a".into()), compatibility: CompatibilityLevel::Forward };
         assert!(state.apply(subject).is_ok());
         assert_eq!(state.effective_level("a"), CompatibilityLevel::Forward);
         assert_eq!(state.subject_level("b"), None);
-        let delete = Record::DeleteConfig {
-            subject: Some("a".into()),
-        };
-        assert_eq!(
-            state.apply(delete.clone()).ok(),
-            Some(Applied::ConfigDeleted(CompatibilityLevel::Forward))
-        );
+        let delete = Record::DeleteConfig { subject: Some("a".into()) };
+        assert_eq!(state.apply(delete.clone()).ok(), Some(Applied::ConfigDeleted(CompatibilityLevel::Forward)));
         assert_eq!(code(state.apply(delete)), Some(40408));
         assert_eq!(
             state.apply(Record::DeleteConfig { subject: None }).ok(),
@@ -850,17 +583,11 @@ mod tests {
     fn single_version_check_uses_the_levels_direction() {
         let mut state = State::new(CompatibilityLevel::BackwardTransitive);
         assert!(state.apply(register("a", V1)).is_ok());
-        let bad = state
-            .check_against_version("a", VersionSpec::Latest, &parsed(V2_REQUIRED))
-            .ok();
+        let bad = state.check_against_version("a", VersionSpec::Latest, &parsed(V2_REQUIRED)).ok();
         assert_eq!(bad.map(|m| m.len()), Some(1));
-        let good = state
-            .check_against_version("a", VersionSpec::Number(1), &parsed(V2_OPTIONAL))
-            .ok();
+        let good = state.check_against_version("a", VersionSpec::Number(1), &parsed(V2_OPTIONAL)).ok();
         assert_eq!(good, Some(vec![]));
-        let missing = state
-            .check_against_version("a", VersionSpec::Number(5), &parsed(V1))
-            .err();
+        let missing = state.check_against_version("a", VersionSpec::Number(5), &parsed(V1)).err();
         assert_eq!(missing.map(|e| e.error_code()), Some(40402));
     }
 
@@ -870,11 +597,7 @@ mod tests {
         assert_eq!(VersionSpec::parse("-1").ok(), Some(VersionSpec::Latest));
         assert_eq!(VersionSpec::parse("3").ok(), Some(VersionSpec::Number(3)));
         for bad in ["0", "-2", "x", "4294967295", ""] {
-            assert_eq!(
-                VersionSpec::parse(bad).err().map(|e| e.error_code()),
-                Some(42202),
-                "{bad}"
-            );
+            assert_eq!(VersionSpec::parse(bad).err().map(|e| e.error_code()), Some(42202), "{bad}");
         }
     }
 }

@@ -59,29 +59,21 @@ fn random_suffix() -> u64 {
 impl Store {
     /// Creates the topic if missing, starts the consumer and returns once the state has caught
     /// up with the topic's end as of startup (readiness).
-    pub(crate) async fn open(
-        config: &RegistryConfig,
-    ) -> Result<(Arc<Store>, Applier), RegistryError> {
+    pub(crate) async fn open(config: &RegistryConfig) -> Result<(Arc<Store>, Applier), RegistryError> {
         ensure_topic(&config.kafka_brokers, &config.topic).await?;
 
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &config.kafka_brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set(
-                "message.timeout.ms",
-                PRODUCE_TIMEOUT.as_millis().to_string(),
-            )
+            .set("message.timeout.ms", PRODUCE_TIMEOUT.as_millis().to_string())
             .create()
             .map_err(|e| RegistryError::kafka("creating the producer", e))?;
 
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &config.kafka_brokers)
             // Partitions are assigned, never subscribed, so the group is only a formality.
-            .set(
-                "group.id",
-                format!("shopstream-registry-{:016x}", random_suffix()),
-            )
+            .set("group.id", format!("shopstream-registry-{:016x}", random_suffix()))
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
@@ -92,43 +84,23 @@ impl Store {
         assignment
             .add_partition_offset(&config.topic, 0, Offset::Beginning)
             .map_err(|e| RegistryError::kafka("assigning the topic", e))?;
-        consumer
-            .assign(&assignment)
-            .map_err(|e| RegistryError::kafka("assigning the topic", e))?;
+        consumer.assign(&assignment).map_err(|e| RegistryError::kafka("assigning the topic", e))?;
 
         let consumer = Arc::new(consumer);
-        let high = tokio::time::timeout(
-            STARTUP_TIMEOUT,
-            high_watermark(consumer.clone(), config.topic.clone()),
-        )
-        .await
-        .map_err(|_| {
-            RegistryError::Timeout(format!("reading the end offset of topic {}", config.topic))
-        })??;
+        let high = tokio::time::timeout(STARTUP_TIMEOUT, high_watermark(consumer.clone(), config.topic.clone()))
+            .await
+            .map_err(|_| RegistryError::Timeout(format!("reading the end offset of topic {}", config.topic)))??;
 
         let state = Arc::new(RwLock::new(State::new(config.default_compatibility)));
         let outcomes = Arc::new(Mutex::new(BTreeMap::new()));
         let (applied_tx, applied) = watch::channel(0i64);
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(apply_loop(
-            consumer,
-            state.clone(),
-            outcomes.clone(),
-            applied_tx,
-            cancel.clone(),
-        ));
+        let task = tokio::spawn(apply_loop(consumer, state.clone(), outcomes.clone(), applied_tx, cancel.clone()));
         let applier = Applier { cancel, task };
-        let store = Arc::new(Store {
-            producer,
-            topic: config.topic.clone(),
-            state,
-            outcomes,
-            applied,
-        });
+        let store = Arc::new(Store { producer, topic: config.topic.clone(), state, outcomes, applied });
 
         let mut ready = store.applied.clone();
-        let caught_up =
-            tokio::time::timeout(STARTUP_TIMEOUT, ready.wait_for(|next| *next >= high)).await;
+        let caught_up = tokio::time::timeout(STARTUP_TIMEOUT, ready.wait_for(|next| *next >= high)).await;
         match caught_up {
             Ok(Ok(_)) => {}
             _ => {
@@ -145,26 +117,17 @@ impl Store {
 
     /// Runs `f` on the current state.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&State) -> R) -> Result<R, RegistryError> {
-        let state = self
-            .state
-            .read()
-            .map_err(|_| RegistryError::Store("the state lock is poisoned".into()))?;
+        let state = self.state.read().map_err(|_| RegistryError::Store("the state lock is poisoned".into()))?;
         Ok(f(&state))
     }
 
     /// Appends `record` and returns the outcome of applying it, once this instance has applied it.
     pub(crate) async fn write(&self, record: &Record) -> Outcome {
-        let payload = serde_json::to_vec(record)
-            .map_err(|e| RegistryError::Store(format!("encoding the record: {e}")))?;
+        let payload =
+            serde_json::to_vec(record).map_err(|e| RegistryError::Store(format!("encoding the record: {e}")))?;
         let delivery = self
             .producer
-            .send(
-                FutureRecord::to(&self.topic)
-                    .partition(0)
-                    .key(record.key())
-                    .payload(&payload),
-                PRODUCE_TIMEOUT,
-            )
+            .send(FutureRecord::to(&self.topic).partition(0).key(record.key()).payload(&payload), PRODUCE_TIMEOUT)
             .await
             .map_err(|(e, _)| RegistryError::kafka("writing to the schemas topic", e))?;
         let offset = delivery.offset;
@@ -178,15 +141,11 @@ impl Store {
                 )))
             }
         }
-        let mut outcomes = self
-            .outcomes
-            .lock()
-            .map_err(|_| RegistryError::Store("the outcome lock is poisoned".into()))?;
-        outcomes.remove(&offset).unwrap_or_else(|| {
-            Err(RegistryError::Store(format!(
-                "the outcome of offset {offset} was lost"
-            )))
-        })
+        let mut outcomes =
+            self.outcomes.lock().map_err(|_| RegistryError::Store("the outcome lock is poisoned".into()))?;
+        outcomes
+            .remove(&offset)
+            .unwrap_or_else(|| Err(RegistryError::Store(format!("the outcome of offset {offset} was lost"))))
     }
 }
 
@@ -197,9 +156,8 @@ async fn ensure_topic(brokers: &str, topic: &str) -> Result<(), RegistryError> {
         .create()
         .map_err(|e| RegistryError::kafka("creating the admin client", e))?;
     // The log is the state: it must never be compacted or expire.
-    let new_topic = NewTopic::new(topic, 1, TopicReplication::Fixed(1))
-        .set("cleanup.policy", "delete")
-        .set("retention.ms", "-1");
+    let new_topic =
+        NewTopic::new(topic, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "delete").set("retention.ms", "-1");
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin
         .create_topics([&new_topic], &options)
@@ -210,9 +168,7 @@ async fn ensure_topic(brokers: &str, topic: &str) -> Result<(), RegistryError> {
             Ok(_) => tracing::info!(%topic, "Created the schemas topic."),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((name, code)) => {
-                return Err(RegistryError::Store(format!(
-                    "creating topic {name}: {code}"
-                )));
+                return Err(RegistryError::Store(format!("creating topic {name}: {code}")));
             }
         }
     }
@@ -220,30 +176,21 @@ async fn ensure_topic(brokers: &str, topic: &str) -> Result<(), RegistryError> {
 }
 
 /// The high watermark of partition 0, retried while the topic's metadata propagates.
-async fn high_watermark(
-    consumer: Arc<StreamConsumer>,
-    topic: String,
-) -> Result<i64, RegistryError> {
+async fn high_watermark(consumer: Arc<StreamConsumer>, topic: String) -> Result<i64, RegistryError> {
     loop {
         let c = consumer.clone();
         let t = topic.clone();
         // fetch_watermarks blocks on the network.
-        let result =
-            tokio::task::spawn_blocking(move || c.fetch_watermarks(&t, 0, Duration::from_secs(5)))
-                .await
-                .map_err(|e| RegistryError::Store(format!("the watermark task failed: {e}")))?;
+        let result = tokio::task::spawn_blocking(move || c.fetch_watermarks(&t, 0, Duration::from_secs(5)))
+            .await
+            .map_err(|e| RegistryError::Store(format!("the watermark task failed: {e}")))?;
         match result {
             Ok((_, high)) => return Ok(high),
             Err(e) if is_transient(&e) => {
                 tracing::debug!(%topic, error = %e, "The schemas topic is not readable yet; retrying.");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Err(e) => {
-                return Err(RegistryError::kafka(
-                    &format!("reading the end offset of {topic}"),
-                    e,
-                ))
-            }
+            Err(e) => return Err(RegistryError::kafka(&format!("reading the end offset of {topic}"), e)),
         }
     }
 }
@@ -298,13 +245,9 @@ async fn apply_loop(
             },
             Some(Err(e)) => {
                 tracing::warn!(offset, error = %e, "Skipping a record of the schemas topic that is not a registry record.");
-                Err(RegistryError::Store(format!(
-                    "unreadable record at offset {offset}: {e}"
-                )))
+                Err(RegistryError::Store(format!("unreadable record at offset {offset}: {e}")))
             }
-            None => Err(RegistryError::Store(format!(
-                "empty record at offset {offset}"
-            ))),
+            None => Err(RegistryError::Store(format!("empty record at offset {offset}"))),
         };
         if let Ok(mut pending) = outcomes.lock() {
             pending.insert(offset, outcome);

@@ -10,22 +10,12 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let port = args
-        .next()
-        .map(|p| p.parse())
-        .transpose()?
-        .unwrap_or(DEFAULT_PORT);
+    let port = args.next().map(|p| p.parse()).transpose()?.unwrap_or(DEFAULT_PORT);
     let copies = args.next().map(|c| c.parse()).transpose()?.unwrap_or(0);
-    let config = SandboxConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        copies,
-        ..SandboxConfig::default()
-    };
+    let config =
+        SandboxConfig { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), copies, ..SandboxConfig::default() };
     let sandbox = Sandbox::bind(config).await?;
-    println!(
-        "Serving Books to Scrape on {} ({copies} copies); Ctrl-C stops.",
-        sandbox.url()
-    );
+    println!("Serving Books to Scrape on {} ({copies} copies); Ctrl-C stops.", sandbox.url());
     let shutdown = CancellationToken::new();
     let on_ctrl_c = shutdown.clone();
     tokio::spawn(async move {

@@ -80,10 +80,7 @@ impl SandboxConfig {
     pub fn validate(&self) -> Result<(), SandboxError> {
         let mut problems = Vec::new();
         if self.copies > MAX_COPIES {
-            problems.push(format!(
-                "copies: {} is more than the maximum of {MAX_COPIES}",
-                self.copies
-            ));
+            problems.push(format!("copies: {} is more than the maximum of {MAX_COPIES}", self.copies));
         }
         let f = &self.faults;
         let rates = [
@@ -99,9 +96,8 @@ impl SandboxConfig {
         }
         let sum: f64 = rates.iter().map(|(_, r)| r).sum();
         if sum > 1.0 + 1e-9 {
-            problems.push(format!(
-                "faults: error_rate + rate_429 + truncate_rate + oversize_rate is {sum}, more than 1"
-            ));
+            problems
+                .push(format!("faults: error_rate + rate_429 + truncate_rate + oversize_rate is {sum}, more than 1"));
         }
         if f.oversize_rate > 0.0 && f.oversize_bytes < 64 * 1024 {
             problems.push(format!(

@@ -106,17 +106,10 @@ impl Sandbox {
         let snapshot = tokio::task::spawn_blocking(try_snapshot)
             .await
             .map_err(|e| SandboxError::Snapshot(format!("unpacking task failed: {e}")))??;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| SandboxError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let local_addr = listener.local_addr().map_err(|source| SandboxError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| SandboxError::Bind { addr: config.listen, source })?;
+        let local_addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: config.listen, source })?;
         let robots = robots_txt(&config.faults.robots_disallow);
         Ok(Sandbox {
             listener,
@@ -161,9 +154,7 @@ impl Sandbox {
             "The sandbox is serving Books to Scrape ({} pages per shop).",
             self.shared.snapshot.len()
         );
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&self.shared));
+        let app = Router::new().fallback(handle).with_state(Arc::clone(&self.shared));
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
@@ -199,9 +190,7 @@ fn route(path: &str, copies: u32) -> Route<'_> {
         return Route::Robots;
     }
     if let Some(rest) = path.strip_prefix("/shop") {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let (n, tail) = rest.split_at(digits);
         if !n.starts_with('0') {
             if let Ok(n) = n.parse::<u32>() {
@@ -269,10 +258,7 @@ fn unit(seed: u64, n: u64) -> f64 {
 /// Whether an `If-None-Match` value matches `etag` (weak comparison, as RFC 9110 §13.1.2 asks).
 fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     let etag = etag.strip_prefix("W/").unwrap_or(etag);
-    if_none_match
-        .split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+    if_none_match.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 fn with_content_type(content_type: &'static str) -> HeaderMap {
@@ -281,12 +267,7 @@ fn with_content_type(content_type: &'static str) -> HeaderMap {
     headers
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: HeaderMap, uri: Uri) -> Response {
     let stats = &shared.stats;
     let faults = &shared.config.faults;
     bump(&stats.requests);
@@ -302,18 +283,9 @@ async fn handle(
     let route = route(path, shared.config.copies);
     if route == Route::Robots {
         bump(&stats.robots);
-        return (
-            StatusCode::OK,
-            with_content_type("text/plain; charset=utf-8"),
-            shared.robots.clone(),
-        )
-            .into_response();
+        return (StatusCode::OK, with_content_type("text/plain; charset=utf-8"), shared.robots.clone()).into_response();
     }
-    if faults
-        .robots_disallow
-        .iter()
-        .any(|prefix| path.starts_with(prefix.as_str()))
-    {
+    if faults.robots_disallow.iter().any(|prefix| path.starts_with(prefix.as_str())) {
         bump(&stats.disallowed);
     }
     let fault = shared.draw();
@@ -326,10 +298,7 @@ async fn handle(
             StatusCode::TOO_MANY_REQUESTS
         };
         let mut headers = with_content_type(HTML);
-        headers.insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(faults.retry_after_secs),
-        );
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(faults.retry_after_secs));
         let body = format!("<!DOCTYPE html>\n<html><body><h1>{status}</h1></body></html>\n");
         tracing::debug!(path, %status, "The sandbox injected an error response.");
         return (status, headers, body).into_response();
@@ -352,12 +321,7 @@ async fn handle(
     };
     let Some(page) = page else {
         bump(&stats.not_found);
-        return (
-            StatusCode::NOT_FOUND,
-            with_content_type(HTML),
-            NOT_FOUND_BODY,
-        )
-            .into_response();
+        return (StatusCode::NOT_FOUND, with_content_type(HTML), NOT_FOUND_BODY).into_response();
     };
 
     let mut out = with_content_type(HTML);
@@ -375,9 +339,7 @@ async fn handle(
                 if let Ok(etag) = HeaderValue::from_str(&page.etag) {
                     out.insert(header::ETAG, etag);
                 }
-                let inm = headers
-                    .get(header::IF_NONE_MATCH)
-                    .and_then(|v| v.to_str().ok());
+                let inm = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
                 if inm.is_some_and(|inm| etag_matches(inm, &page.etag)) {
                     bump(&stats.not_modified);
                     out.remove(header::CONTENT_TYPE);
@@ -416,10 +378,7 @@ mod tests {
     fn routes_root_shop_copies_and_robots() {
         assert_eq!(route("/", 0), Route::Page("/"));
         assert_eq!(route("/robots.txt", 3), Route::Robots);
-        assert_eq!(
-            route("/shop3/catalogue/page-2.html", 3),
-            Route::Page("/catalogue/page-2.html")
-        );
+        assert_eq!(route("/shop3/catalogue/page-2.html", 3), Route::Page("/catalogue/page-2.html"));
         assert_eq!(route("/shop3/", 3), Route::Page("/"));
         assert_eq!(route("/shop3", 3), Route::Redirect("/shop3/".into()));
         // Not a copy: looked up as is, so it 404s.
@@ -428,10 +387,7 @@ mod tests {
         assert_eq!(route("/shop03/", 3), Route::Page("/shop03/"));
         assert_eq!(route("/shop1x/", 3), Route::Page("/shop1x/"));
         assert_eq!(route("/shop1/", 0), Route::Page("/shop1/"));
-        assert_eq!(
-            route("/shop99999999999999/", 3),
-            Route::Page("/shop99999999999999/")
-        );
+        assert_eq!(route("/shop99999999999999/", 3), Route::Page("/shop99999999999999/"));
     }
 
     #[test]
@@ -450,19 +406,13 @@ mod tests {
         assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
         let below_third = draws.iter().filter(|u| **u < 1.0 / 3.0).count();
         assert!((3000..3700).contains(&below_third), "{below_third}");
-        assert_eq!(
-            draws[..5],
-            (0..5).map(|n| unit(7, n)).collect::<Vec<_>>()[..]
-        );
+        assert_eq!(draws[..5], (0..5).map(|n| unit(7, n)).collect::<Vec<_>>()[..]);
         assert_ne!(unit(7, 0), unit(8, 0));
     }
 
     fn shared(faults: Faults) -> Shared {
         Shared {
-            config: SandboxConfig {
-                faults,
-                ..SandboxConfig::default()
-            },
+            config: SandboxConfig { faults, ..SandboxConfig::default() },
             snapshot: crate::snapshot(),
             robots: robots_txt(&[]),
             draws: AtomicU64::new(0),
@@ -472,12 +422,7 @@ mod tests {
 
     #[test]
     fn fault_rates_split_the_draws() {
-        let s = shared(Faults {
-            error_rate: 0.2,
-            rate_429: 0.1,
-            truncate_rate: 0.1,
-            ..Faults::default()
-        });
+        let s = shared(Faults { error_rate: 0.2, rate_429: 0.1, truncate_rate: 0.1, ..Faults::default() });
         let mut counts = [0usize; 5];
         for _ in 0..10_000 {
             counts[s.draw() as usize] += 1;
@@ -489,10 +434,7 @@ mod tests {
         assert_eq!(oversized, 0);
         assert_eq!(none + e503 + e429 + truncated, 10_000);
 
-        let all = shared(Faults {
-            error_rate: 1.0,
-            ..Faults::default()
-        });
+        let all = shared(Faults { error_rate: 1.0, ..Faults::default() });
         assert!((0..100).all(|_| all.draw() == Fault::Unavailable));
         let none = shared(Faults::default());
         assert!((0..100).all(|_| none.draw() == Fault::None));

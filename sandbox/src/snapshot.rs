@@ -34,10 +34,7 @@ static SNAPSHOT: OnceLock<Result<Snapshot, String>> = OnceLock::new();
 
 /// The embedded snapshot, unpacked on first use (≈28 MB in memory, well under a second).
 pub fn try_snapshot() -> Result<&'static Snapshot, SandboxError> {
-    SNAPSHOT
-        .get_or_init(|| Snapshot::unpack(ARCHIVE))
-        .as_ref()
-        .map_err(|e| SandboxError::Snapshot(e.clone()))
+    SNAPSHOT.get_or_init(|| Snapshot::unpack(ARCHIVE)).as_ref().map_err(|e| SandboxError::Snapshot(e.clone()))
 }
 
 /// The embedded snapshot, unpacked on first use.
@@ -54,8 +51,7 @@ pub fn snapshot() -> &'static Snapshot {
 
 impl Snapshot {
     fn unpack(archive: &[u8]) -> Result<Snapshot, String> {
-        let decoder =
-            zstd::stream::read::Decoder::new(archive).map_err(|e| format!("zstd: {e}"))?;
+        let decoder = zstd::stream::read::Decoder::new(archive).map_err(|e| format!("zstd: {e}"))?;
         let mut tar = tar::Archive::new(decoder);
         let mut pages = BTreeMap::new();
         let mut sources = None;
@@ -65,36 +61,21 @@ impl Snapshot {
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let path = entry
-                .path()
-                .map_err(|e| format!("tar path: {e}"))?
-                .to_string_lossy()
-                .into_owned();
+            let path = entry.path().map_err(|e| format!("tar path: {e}"))?.to_string_lossy().into_owned();
             let mut body = Vec::with_capacity(entry.size() as usize);
-            entry
-                .read_to_end(&mut body)
-                .map_err(|e| format!("tar entry {path}: {e}"))?;
+            entry.read_to_end(&mut body).map_err(|e| format!("tar entry {path}: {e}"))?;
             match path.as_str() {
                 "SOURCES.md" => sources = Some(String::from_utf8_lossy(&body).into_owned()),
                 "URL_MAP.tsv" => url_map = Some(String::from_utf8_lossy(&body).into_owned()),
                 p if p.ends_with(".html") => {
                     let etag = format!("\"{:016x}\"", fnv1a64(&body));
-                    pages.insert(
-                        format!("/{p}"),
-                        Page {
-                            body: Bytes::from(body),
-                            etag,
-                        },
-                    );
+                    pages.insert(format!("/{p}"), Page { body: Bytes::from(body), etag });
                 }
                 _ => {}
             }
         }
         if pages.len() != PAGES_PER_SHOP {
-            return Err(format!(
-                "expected {PAGES_PER_SHOP} pages, found {}",
-                pages.len()
-            ));
+            return Err(format!("expected {PAGES_PER_SHOP} pages, found {}", pages.len()));
         }
         Ok(Snapshot {
             pages,
@@ -105,9 +86,7 @@ impl Snapshot {
 
     /// Every page as (URL path, body), sorted by path.
     pub fn pages(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.pages
-            .iter()
-            .map(|(path, page)| (path.as_str(), page.body.as_ref()))
+        self.pages.iter().map(|(path, page)| (path.as_str(), page.body.as_ref()))
     }
 
     /// The page at a URL path of the shop at `/`; the leading `/` is optional and `/` means `/index.html`.
@@ -167,24 +146,14 @@ mod tests {
     fn snapshot_has_every_page_of_the_shop() {
         let s = snapshot();
         assert_eq!(s.len(), PAGES_PER_SHOP);
-        let listings = s
-            .pages()
-            .filter(|(p, _)| p.starts_with("/catalogue/page-"))
-            .count();
-        let books = s
-            .pages()
-            .filter(|(p, _)| p.ends_with("/index.html") && p.starts_with("/catalogue/"))
-            .count();
+        let listings = s.pages().filter(|(p, _)| p.starts_with("/catalogue/page-")).count();
+        let books = s.pages().filter(|(p, _)| p.ends_with("/index.html") && p.starts_with("/catalogue/")).count();
         assert_eq!((listings, books), (49, 1000));
         assert!(s.get("/catalogue/page-50.html").is_some());
         assert!(s.get("/catalogue/page-51.html").is_none());
         assert!(s.get("/catalogue/category/books_1/index.html").is_none());
         assert!(s.sources().contains("books.toscrape.com"));
-        assert_eq!(
-            s.url_map().lines().count(),
-            1 + PAGES_PER_SHOP + 1,
-            "header, pages, robots.txt"
-        );
+        assert_eq!(s.url_map().lines().count(), 1 + PAGES_PER_SHOP + 1, "header, pages, robots.txt");
     }
 
     #[test]
@@ -194,22 +163,15 @@ mod tests {
         assert_eq!(s.get("/"), Some(home));
         assert_eq!(s.get(""), Some(home));
         assert_eq!(s.get("index.html"), Some(home));
-        assert!(std::str::from_utf8(home)
-            .expect("utf-8")
-            .contains("All products"));
-        let book = s
-            .get("catalogue/a-light-in-the-attic_1000/index.html")
-            .expect("book page");
-        assert!(std::str::from_utf8(book)
-            .expect("utf-8")
-            .contains("A Light in the Attic"));
+        assert!(std::str::from_utf8(home).expect("utf-8").contains("All products"));
+        let book = s.get("catalogue/a-light-in-the-attic_1000/index.html").expect("book page");
+        assert!(std::str::from_utf8(book).expect("utf-8").contains("A Light in the Attic"));
     }
 
     #[test]
     fn etags_are_distinct_and_stable() {
         let s = snapshot();
-        let etags: std::collections::HashSet<_> =
-            s.pages().filter_map(|(p, _)| s.etag(p)).collect();
+        let etags: std::collections::HashSet<_> = s.pages().filter_map(|(p, _)| s.etag(p)).collect();
         assert_eq!(etags.len(), PAGES_PER_SHOP);
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);

@@ -174,7 +174,9 @@ contract!(DeadLetter, "dead_letter.avsc", "io.shopstream.v1.DeadLetter");
 #[cfg(test)]
 mod tests {
     use super::*;
-    use apache_avro::{from_avro_datum, from_value, to_avro_datum, to_value};
+    use apache_avro::reader::datum::GenericDatumReader;
+    use apache_avro::writer::datum::GenericDatumWriter;
+    use apache_avro::{from_value, to_value};
 
     fn provenance() -> Provenance {
         Provenance {
@@ -197,8 +199,13 @@ mod tests {
         let schema = T::schema().expect("schema parses");
         assert_eq!(schema.name().map(|n| n.fullname(None)), Some(T::NAME.to_string()));
         let value = to_value(&item).expect("to value").resolve(&schema).expect("resolves against schema");
-        let bytes = to_avro_datum(&schema, value).expect("encodes");
-        let back = from_avro_datum(&schema, &mut bytes.as_slice(), None).expect("decodes");
+        let bytes =
+            GenericDatumWriter::builder(&schema).build().expect("writer").write_value_to_vec(value).expect("encodes");
+        let back = GenericDatumReader::builder(&schema)
+            .build()
+            .expect("reader")
+            .read_value(&mut bytes.as_slice())
+            .expect("decodes");
         let back: T = from_value(&back).expect("from value");
         assert_eq!(back, item);
     }

@@ -82,7 +82,8 @@ impl TestEnv {
 
     /// Start a long-running child; it is killed when the TestEnv drops.
     pub fn spawn(&mut self, mut cmd: Command) -> usize {
-        let log = std::fs::File::create(self.dir.path().join(format!("child{}.log", self.children.len()))).expect("log file");
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("child{}.log", self.children.len()))).expect("log file");
         cmd.stdout(Stdio::null()).stderr(log);
         self.children.push(cmd.spawn().expect("spawn shopstream"));
         self.children.len() - 1
@@ -181,7 +182,8 @@ pub mod reqwest {
     pub fn blocking_post(url: &str, body: &str) -> Result<String, String> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         rt.block_on(async {
-            let resp = ::reqwest::Client::new().post(url).body(body.to_string()).send().await.map_err(|e| e.to_string())?;
+            let resp =
+                ::reqwest::Client::new().post(url).body(body.to_string()).send().await.map_err(|e| e.to_string())?;
             let status = resp.status();
             let text = resp.text().await.map_err(|e| e.to_string())?;
             if status.is_success() {

@@ -9,9 +9,12 @@ enum Seen {
     Fetched,
 }
 
+/// URLs by crawl, and the crawls in the order they were first seen.
+type Crawls = (HashMap<String, HashMap<String, Seen>>, VecDeque<String>);
+
 /// Bounded: remembers the most recent `max_crawls` crawls.
 pub struct CrawlMemory {
-    inner: Mutex<(HashMap<String, HashMap<String, Seen>>, VecDeque<String>)>,
+    inner: Mutex<Crawls>,
     max_crawls: usize,
 }
 

@@ -103,7 +103,9 @@ pub async fn check_address(url: &Url, rules: &SourceFetch) -> Result<(), String>
             .collect(),
     };
     if let Some(ip) = addrs.iter().find(|ip| is_private(**ip)) {
-        return Err(format!("{host} resolves to the private address {ip}, and the source does not allow private networks"));
+        return Err(format!(
+            "{host} resolves to the private address {ip}, and the source does not allow private networks"
+        ));
     }
     Ok(())
 }
@@ -125,7 +127,9 @@ async fn fetch_once(client: &Client, url: &Url, max_body: usize) -> Result<Respo
     let mut resp = client.get(url.clone()).send().await.map_err(|e| FetchError::Network(error_chain(&e)))?;
     let status = resp.status().as_u16();
     let final_url = resp.url().to_string();
-    let header = |name| resp.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string);
+    let header = |name| {
+        resp.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_string)
+    };
     let content_type = header(CONTENT_TYPE);
     let etag = header(ETAG);
     let last_modified = header(LAST_MODIFIED);
@@ -198,7 +202,19 @@ mod tests {
 
     #[test]
     fn private_addresses_are_recognised() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(is_private(ip.parse().expect("ip")), "{ip}");
         }
         for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {

@@ -19,7 +19,10 @@ pub fn discover(html: &str, page: &Url, selectors: &[Selector]) -> Vec<Url> {
             let Some(href) = el.value().attr("href") else { continue };
             let Ok(mut url) = page.join(href.trim()) else { continue };
             url.set_fragment(None);
-            if !matches!(url.scheme(), "http" | "https") || url.host_str() != page.host_str() || url.port_or_known_default() != page.port_or_known_default() {
+            if !matches!(url.scheme(), "http" | "https")
+                || url.host_str() != page.host_str()
+                || url.port_or_known_default() != page.port_or_known_default()
+            {
                 continue;
             }
             if seen.insert(url.to_string()) {
@@ -42,7 +45,8 @@ mod tests {
             <article class="product_pod"><h3><a href="http://elsewhere.example/x">X</a></h3></article>
             <a href="mailto:x@y">mail</a>"##;
         let page = Url::parse("http://shop.test/catalogue/page-1.html").expect("url");
-        let sels: Vec<Selector> = ["li.next a", "article.product_pod h3 a"].iter().map(|s| Selector::parse(s).expect("sel")).collect();
+        let sels: Vec<Selector> =
+            ["li.next a", "article.product_pod h3 a"].iter().map(|s| Selector::parse(s).expect("sel")).collect();
         let got: Vec<String> = discover(html, &page, &sels).iter().map(|u| u.to_string()).collect();
         assert_eq!(got, vec!["http://shop.test/catalogue/page-2.html", "http://shop.test/a_1/index.html"]);
     }

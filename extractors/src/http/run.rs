@@ -9,8 +9,8 @@ use scraper::Selector;
 use shopstream_core::dlq::{Failure, Origin};
 use shopstream_core::ids::{sha256_hex, stable_id};
 use shopstream_core::kafka::{Producer, TrackedConsumer};
-use shopstream_core::worker::{self, DeadLetters, Outcome};
 use shopstream_core::metrics::Metrics;
+use shopstream_core::worker::{self, DeadLetters, Outcome};
 use shopstream_core::{now_ms, Codec, Endpoints, ErrorClass, Topics};
 use shopstream_schemas::{CrawlRequest, FetchObserved, RawPage};
 use tokio::sync::Semaphore;
@@ -49,7 +49,12 @@ impl Ctx {
         hosts.entry(host.to_string()).or_insert_with(|| Arc::new(Semaphore::new(per_host))).clone()
     }
 
-    async fn encode<T: shopstream_schemas::Contract>(&self, topic: &str, key: Vec<u8>, item: &T) -> Result<Out, Failure> {
+    async fn encode<T: shopstream_schemas::Contract>(
+        &self,
+        topic: &str,
+        key: Vec<u8>,
+        item: &T,
+    ) -> Result<Out, Failure> {
         worker::encode_until(&self.codec, topic, item, &self.shutdown)
             .await
             .map(|bytes| (topic.to_string(), key, bytes))
@@ -86,7 +91,8 @@ pub async fn run(
     let producer = Producer::new(&endpoints.kafka_brokers)?;
     let codec = Codec::new(&endpoints.schema_registry_url);
     let consumer = Arc::new(TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &crawl_topics)?);
-    let dead_letters = DeadLetters { producer: producer.clone(), codec: codec.clone(), topic: topics.dlq_extract.clone() };
+    let dead_letters =
+        DeadLetters { producer: producer.clone(), codec: codec.clone(), topic: topics.dlq_extract.clone() };
     let ctx = Arc::new(Ctx {
         sources,
         producer,
@@ -118,10 +124,15 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Result<&'static str, Option<Fail
         Err(e) => return Err(Some(failure(e.class(), format!("not a crawl request: {e}"), None))),
     };
     let Some(source) = ctx.sources.get(&req.source) else {
-        return Err(Some(failure(ErrorClass::Config, format!("no source named {:?} is configured", req.source), Some(&req.source))));
+        return Err(Some(failure(
+            ErrorClass::Config,
+            format!("no source named {:?} is configured", req.source),
+            Some(&req.source),
+        )));
     };
-    let url = Url::parse(&req.url)
-        .map_err(|e| Some(failure(ErrorClass::BadData, format!("invalid URL {:?}: {e}", req.url), Some(&req.source))))?;
+    let url = Url::parse(&req.url).map_err(|e| {
+        Some(failure(ErrorClass::BadData, format!("invalid URL {:?}: {e}", req.url), Some(&req.source)))
+    })?;
     let host = url.host_str().unwrap_or_default().to_string();
     if !ctx.memory.claim_fetch(&req.crawl_id, url.as_str()) {
         return Ok("duplicate");
@@ -141,20 +152,21 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Result<&'static str, Option<Fail
     let fetched_at = now_ms();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let fetch_id = stable_id(&[&req.crawl_id, url.as_str(), &nanos.to_string()]);
-    let fetch_event = |status: i32, latency_ms: i64, bytes: i64, attempts: u32, outcome: &str, error: Option<String>| FetchObserved {
-        fetch_id: fetch_id.clone(),
-        crawl_id: req.crawl_id.clone(),
-        source: req.source.clone(),
-        url: url.to_string(),
-        host: host.clone(),
-        fetched_at,
-        status,
-        latency_ms,
-        bytes,
-        attempts: attempts as i32,
-        outcome: outcome.to_string(),
-        error,
-    };
+    let fetch_event =
+        |status: i32, latency_ms: i64, bytes: i64, attempts: u32, outcome: &str, error: Option<String>| FetchObserved {
+            fetch_id: fetch_id.clone(),
+            crawl_id: req.crawl_id.clone(),
+            source: req.source.clone(),
+            url: url.to_string(),
+            host: host.clone(),
+            fetched_at,
+            status,
+            latency_ms,
+            bytes,
+            attempts: attempts as i32,
+            outcome: outcome.to_string(),
+            error,
+        };
     let host_key = host.as_bytes().to_vec();
     let mut out: Vec<Out> = Vec::new();
     let (label, dead): (&'static str, Option<Failure>) = match fetched {
@@ -166,7 +178,14 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Result<&'static str, Option<Fail
         Fetched::Failed { error, attempts, latency } => {
             let ev = fetch_event(0, latency.as_millis() as i64, 0, attempts, "network_error", Some(error.clone()));
             out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await.map_err(Some)?);
-            ("network_error", Some(failure(ErrorClass::External, format!("fetching {url} failed after {attempts} attempts: {error}"), Some(&req.source))))
+            (
+                "network_error",
+                Some(failure(
+                    ErrorClass::External,
+                    format!("fetching {url} failed after {attempts} attempts: {error}"),
+                    Some(&req.source),
+                )),
+            )
         }
         Fetched::Response { response, attempts } => {
             let latency_ms = response.latency.as_millis() as i64;
@@ -187,11 +206,25 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Result<&'static str, Option<Fail
                 ("not_modified", None)
             } else {
                 let text = status_text(response.status);
-                let ev = fetch_event(i32::from(response.status), latency_ms, bytes, attempts, "http_error", Some(text.clone()));
+                let ev = fetch_event(
+                    i32::from(response.status),
+                    latency_ms,
+                    bytes,
+                    attempts,
+                    "http_error",
+                    Some(text.clone()),
+                );
                 out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await.map_err(Some)?);
                 if retriable_status(response.status) {
                     // Retries are spent: a transient failure becomes a dead letter, replayable later.
-                    ("http_error", Some(failure(ErrorClass::External, format!("{url}: {text} after {attempts} attempts"), Some(&req.source))))
+                    (
+                        "http_error",
+                        Some(failure(
+                            ErrorClass::External,
+                            format!("{url}: {text} after {attempts} attempts"),
+                            Some(&req.source),
+                        )),
+                    )
                 } else {
                     // A dead link (404, 410, 403): a recorded fact, not an error that stops anything.
                     ("http_error", None)
@@ -207,7 +240,12 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Result<&'static str, Option<Fail
 }
 
 /// Crawl requests for the links on a page, each at most once per crawl.
-async fn discovered(ctx: &Ctx, req: &CrawlRequest, source: &Source, response: &fetch::Response) -> Result<Vec<Out>, Option<Failure>> {
+async fn discovered(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    source: &Source,
+    response: &fetch::Response,
+) -> Result<Vec<Out>, Option<Failure>> {
     let is_html = response.content_type.as_deref().is_none_or(|c| c.contains("html"));
     if source.follow.is_empty() || !is_html || req.depth as u32 >= source.rules.max_depth {
         return Ok(Vec::new());

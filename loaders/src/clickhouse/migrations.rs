@@ -106,7 +106,9 @@ pub async fn apply(sql: &Sql) -> Result<Vec<u32>, ClickHouseError> {
 
 /// The versions recorded as applied.
 pub async fn applied_versions(sql: &Sql) -> Result<Vec<u32>, ClickHouseError> {
-    let text = sql.query_text(&format!("SELECT DISTINCT version FROM {}.schema_migrations ORDER BY version", sql.database())).await?;
+    let text = sql
+        .query_text(&format!("SELECT DISTINCT version FROM {}.schema_migrations ORDER BY version", sql.database()))
+        .await?;
     Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }
 

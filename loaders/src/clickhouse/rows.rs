@@ -41,8 +41,18 @@ pub struct ProductRow {
 
 impl From<ProductObserved> for ProductRow {
     fn from(e: ProductObserved) -> Self {
-        let Provenance { fetch_id, crawl_id, source, fetched_at, raw_topic, raw_partition, raw_offset, parser, parser_version, .. } =
-            e.provenance;
+        let Provenance {
+            fetch_id,
+            crawl_id,
+            source,
+            fetched_at,
+            raw_topic,
+            raw_partition,
+            raw_offset,
+            parser,
+            parser_version,
+            ..
+        } = e.provenance;
         ProductRow {
             source,
             product_id: e.product_id,

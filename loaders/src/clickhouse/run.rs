@@ -18,6 +18,16 @@ use super::service::{classify, client, ClickHouseError, Sql};
 
 const STAGE: &str = "load";
 
+/// A row type the loader can insert.
+trait LoadRow:
+    clickhouse::Row + Serialize + Send + Sync + Clone + 'static + for<'b> clickhouse::RowWrite<Value<'b> = Self>
+{
+}
+impl<R> LoadRow for R where
+    R: clickhouse::Row + Serialize + Send + Sync + Clone + 'static + for<'b> clickhouse::RowWrite<Value<'b> = R>
+{
+}
+
 /// One table's pending rows and the records they came from (one row per record).
 struct Batch<R> {
     table: &'static str,
@@ -65,14 +75,7 @@ fn failpoint(name: &str) {
 
 impl Loader<'_> {
     /// Insert `rows` once. Ok when ClickHouse acknowledged.
-    async fn insert_once<R: clickhouse::Row + Serialize + Send + Sync + 'static>(
-        &self,
-        table: &str,
-        rows: &[R],
-    ) -> Result<(), ClickHouseError>
-    where
-        R: for<'b> clickhouse::RowWrite<Value<'b> = R>,
-    {
+    async fn insert_once<R: LoadRow>(&self, table: &str, rows: &[R]) -> Result<(), ClickHouseError> {
         let mut insert = self.ch.insert::<R>(table).await.map_err(|e| classify(&e))?;
         for row in rows {
             insert.write(row).await.map_err(|e| classify(&e))?;
@@ -82,14 +85,7 @@ impl Loader<'_> {
 
     /// Insert with retries for retriable failures and bisection for data failures. Returns the rows
     /// ClickHouse rejected, with its error text. Err only for configuration errors or shutdown.
-    async fn insert<R: clickhouse::Row + Serialize + Send + Sync + Clone + 'static>(
-        &self,
-        table: &str,
-        rows: &[R],
-    ) -> Result<Vec<(usize, String)>, ClickHouseError>
-    where
-        R: for<'b> clickhouse::RowWrite<Value<'b> = R>,
-    {
+    async fn insert<R: LoadRow>(&self, table: &str, rows: &[R]) -> Result<Vec<(usize, String)>, ClickHouseError> {
         // Work list of (start, end) ranges; a data error splits its range in two.
         let mut rejected = Vec::new();
         let mut ranges = vec![(0usize, rows.len())];
@@ -134,13 +130,7 @@ impl Loader<'_> {
     }
 
     /// Flush one batch: insert, dead-letter rejected rows, then mark every record done.
-    async fn flush<R: clickhouse::Row + Serialize + Send + Sync + Clone + 'static>(
-        &self,
-        batch: &mut Batch<R>,
-    ) -> Result<(), ClickHouseError>
-    where
-        R: for<'b> clickhouse::RowWrite<Value<'b> = R>,
-    {
+    async fn flush<R: LoadRow>(&self, batch: &mut Batch<R>) -> Result<(), ClickHouseError> {
         if batch.rows.is_empty() {
             return Ok(());
         }

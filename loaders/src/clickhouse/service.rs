@@ -62,11 +62,7 @@ pub fn classify(e: &clickhouse::error::Error) -> ClickHouseError {
 /// The insert client. Compression off and validation off: with LZ4 or validation, ClickHouse 18.16
 /// answers SELECTs with no rows and rejects the schema probe (see the project brief).
 pub fn client(url: &str, database: &str) -> Client {
-    Client::default()
-        .with_url(url)
-        .with_database(database)
-        .with_compression(Compression::None)
-        .with_validation(false)
+    Client::default().with_url(url).with_database(database).with_compression(Compression::None).with_validation(false)
 }
 
 /// Plain SQL over HTTP, for DDL and small text queries (TabSeparated results).
@@ -133,7 +129,10 @@ mod tests {
         let data = "Code: 53, e.displayText() = DB::Exception: Type mismatch";
         assert!(matches!(classify_message(data), ClickHouseError::Data(_)));
         assert!(matches!(classify_message("Code: 117. DB::Exception: bad"), ClickHouseError::Data(_)));
-        assert!(matches!(classify_message("Code: 60. DB::Exception: Table x doesn't exist"), ClickHouseError::Config(_)));
+        assert!(matches!(
+            classify_message("Code: 60. DB::Exception: Table x doesn't exist"),
+            ClickHouseError::Config(_)
+        ));
         assert!(matches!(classify_message("Code: 241. DB::Exception: Memory limit"), ClickHouseError::Retriable(_)));
         assert!(matches!(classify_message("502 Bad Gateway"), ClickHouseError::Retriable(_)));
         assert_eq!(error_code("Code: 6, e.displayText()"), Some(6));

@@ -132,18 +132,7 @@ const COUNT_AFTER: &[&str] = &[
 ];
 
 /// Words right before a number that make it a stock count.
-const COUNT_BEFORE: &[&str] = &[
-    "only",
-    "stock:",
-    "stock",
-    "재고",
-    "残り",
-    "仅剩",
-    "noch",
-    "just",
-    "qty:",
-    "quantity:",
-];
+const COUNT_BEFORE: &[&str] = &["only", "stock:", "stock", "재고", "残り", "仅剩", "noch", "just", "qty:", "quantity:"];
 
 /// Reads availability from page text or a schema.org value (`http://schema.org/InStock`).
 /// `None` when the text says nothing about availability.
@@ -151,31 +140,16 @@ pub fn parse_availability(text: &str) -> Option<Availability> {
     let lower = text.trim().to_lowercase();
     let bare = lower.rsplit(['/', '#']).next().unwrap_or(&lower).trim();
     if let Some((_, in_stock)) = SCHEMA.iter().find(|(k, _)| *k == bare) {
-        return Some(Availability {
-            in_stock: *in_stock,
-            stock: None,
-        });
+        return Some(Availability { in_stock: *in_stock, stock: None });
     }
     let stock = stock_count(&lower);
     if NEGATIVE.iter().any(|p| lower.contains(p)) {
-        return Some(Availability {
-            in_stock: false,
-            stock: stock.filter(|n| *n == 0),
-        });
+        return Some(Availability { in_stock: false, stock: stock.filter(|n| *n == 0) });
     }
     if let Some(n) = stock {
-        return Some(Availability {
-            in_stock: n > 0,
-            stock: Some(n),
-        });
+        return Some(Availability { in_stock: n > 0, stock: Some(n) });
     }
-    POSITIVE
-        .iter()
-        .any(|p| lower.contains(p))
-        .then_some(Availability {
-            in_stock: true,
-            stock: None,
-        })
+    POSITIVE.iter().any(|p| lower.contains(p)).then_some(Availability { in_stock: true, stock: None })
 }
 
 /// The first integer written as a stock count (`22 available`, `only 3 left`, `재고 5개`).
@@ -189,16 +163,13 @@ fn stock_count(lower: &str) -> Option<u64> {
             .take_while(|c| c.is_ascii_digit() || *c == ',')
             .filter(char::is_ascii_digit)
             .collect();
-        let len: usize = lower[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == ',')
-            .map(char::len_utf8)
-            .sum();
+        let len: usize =
+            lower[start..].chars().take_while(|c| c.is_ascii_digit() || *c == ',').map(char::len_utf8).sum();
         let end = start + len;
         let after = lower[end..].trim_start();
         let before = lower[..start].trim_end();
-        let is_count = COUNT_AFTER.iter().any(|w| after.starts_with(w))
-            || COUNT_BEFORE.iter().any(|w| before.ends_with(w));
+        let is_count =
+            COUNT_AFTER.iter().any(|w| after.starts_with(w)) || COUNT_BEFORE.iter().any(|w| before.ends_with(w));
         if is_count {
             if let Ok(n) = digits.parse() {
                 return Some(n);

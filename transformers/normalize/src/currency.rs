@@ -39,24 +39,20 @@ const NON_TWO_DECIMAL: &[(&str, u32)] = &[
 
 /// ISO 4217 codes with 2 decimals (current ones, plus a few withdrawn European ones).
 const TWO_DECIMAL: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
-    "BGN", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF",
-    "CNY", "COP", "CRC", "CUC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB",
-    "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HRK",
-    "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW", "KYD", "KZT",
-    "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU",
-    "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB",
-    "PEN", "PGK", "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG",
-    "SEK", "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
-    "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "UYU", "UZS", "VED", "VES",
-    "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG", "ZWL", // withdrawn:
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD", "BND",
+    "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CNY", "COP", "CRC", "CUC", "CUP", "CVE",
+    "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ",
+    "GYD", "HKD", "HNL", "HRK", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW", "KYD",
+    "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN",
+    "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP",
+    "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "UYU", "UZS",
+    "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG", "ZWL", // withdrawn:
     "ATS", "CYP", "DEM", "EEK", "FIM", "FRF", "IEP", "LTL", "LVL", "MTL", "NLG", "SIT", "SKK",
 ];
 
 /// Upper-case codes that are also common English words; they count only right beside a number.
-const WORDLIKE_CODES: &[&str] = &[
-    "ALL", "BAM", "BOB", "CAD", "CUP", "GEL", "MAD", "MOP", "PEN", "SOS", "TOP", "TRY",
-];
+const WORDLIKE_CODES: &[&str] = &["ALL", "BAM", "BOB", "CAD", "CUP", "GEL", "MAD", "MOP", "PEN", "SOS", "TOP", "TRY"];
 
 /// Number of decimals of an ISO 4217 currency's minor unit (`KRW` 0, `EUR` 2, `BHD` 3), or
 /// `None` for an unknown code. Case-sensitive: codes are upper case.
@@ -85,9 +81,7 @@ pub(crate) struct Token {
     pub strength: Strength,
 }
 
-const DOLLAR: &[&str] = &[
-    "USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD", "ARS", "CLP", "COP",
-];
+const DOLLAR: &[&str] = &["USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "TWD", "ARS", "CLP", "COP"];
 const KRONA: &[&str] = &["SEK", "NOK", "DKK", "ISK"];
 const YEN_YUAN: &[&str] = &["JPY", "CNY"];
 const RUPEE: &[&str] = &["INR", "PKR", "LKR", "NPR", "MUR"];
@@ -239,13 +233,7 @@ pub(crate) fn find_all(chars: &[char]) -> Vec<Found> {
         }
         match best {
             Some((end, iso, strength)) => {
-                out.push(Found {
-                    start: pos,
-                    end,
-                    raw: chars[pos..end].iter().collect(),
-                    iso,
-                    strength,
-                });
+                out.push(Found { start: pos, end, raw: chars[pos..end].iter().collect(), iso, strength });
                 pos = end;
             }
             None => pos += 1,
@@ -266,21 +254,13 @@ fn iso_code_at(chars: &[char], pos: usize) -> Option<(usize, Vec<&'static str>, 
     let upper: String = word.iter().map(|c| c.to_ascii_uppercase()).collect();
     let code = canonical_code(&upper)?;
     let as_written_upper = word.iter().all(|c| c.is_ascii_uppercase());
-    let strength = if as_written_upper && !WORDLIKE_CODES.contains(&code) {
-        Strength::Strong
-    } else {
-        Strength::Weak
-    };
+    let strength = if as_written_upper && !WORDLIKE_CODES.contains(&code) { Strength::Strong } else { Strength::Weak };
     Some((pos + 3, vec![code], strength))
 }
 
 /// The `'static` spelling of a known ISO code.
 pub(crate) fn canonical_code(code: &str) -> Option<&'static str> {
-    NON_TWO_DECIMAL
-        .iter()
-        .map(|(c, _)| *c)
-        .chain(TWO_DECIMAL.iter().copied())
-        .find(|c| *c == code)
+    NON_TWO_DECIMAL.iter().map(|(c, _)| *c).chain(TWO_DECIMAL.iter().copied()).find(|c| *c == code)
 }
 
 #[cfg(test)]
@@ -289,23 +269,12 @@ mod tests {
 
     fn find(s: &str) -> Vec<(String, Vec<&'static str>)> {
         let chars: Vec<char> = s.chars().collect();
-        find_all(&chars)
-            .into_iter()
-            .map(|f| (f.raw, f.iso))
-            .collect()
+        find_all(&chars).into_iter().map(|f| (f.raw, f.iso)).collect()
     }
 
     #[test]
     fn exponents() {
-        for (code, e) in [
-            ("KRW", 0),
-            ("JPY", 0),
-            ("BHD", 3),
-            ("KWD", 3),
-            ("OMR", 3),
-            ("EUR", 2),
-            ("USD", 2),
-        ] {
+        for (code, e) in [("KRW", 0), ("JPY", 0), ("BHD", 3), ("KWD", 3), ("OMR", 3), ("EUR", 2), ("USD", 2)] {
             assert_eq!(currency_exponent(code), Some(e), "{code}");
         }
         assert_eq!(currency_exponent("XYZ"), None);

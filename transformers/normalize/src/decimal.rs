@@ -19,10 +19,7 @@ pub struct Decimal {
 
 impl Decimal {
     /// Zero.
-    pub const ZERO: Decimal = Decimal {
-        mantissa: 0,
-        scale: 0,
-    };
+    pub const ZERO: Decimal = Decimal { mantissa: 0, scale: 0 };
 
     /// `mantissa × 10^-scale`.
     pub fn new(mantissa: i128, scale: u32) -> Self {
@@ -103,14 +100,8 @@ impl Ord for Decimal {
             return a.mantissa.cmp(&b.mantissa);
         }
         // Bring both to the larger scale; on overflow the one that overflowed is larger in magnitude.
-        let (hi, lo, flipped) = if a.scale > b.scale {
-            (a, b, false)
-        } else {
-            (b, a, true)
-        };
-        let scaled = 10i128
-            .checked_pow(hi.scale - lo.scale)
-            .and_then(|f| lo.mantissa.checked_mul(f));
+        let (hi, lo, flipped) = if a.scale > b.scale { (a, b, false) } else { (b, a, true) };
+        let scaled = 10i128.checked_pow(hi.scale - lo.scale).and_then(|f| lo.mantissa.checked_mul(f));
         let ord = match scaled {
             Some(lo_m) => hi.mantissa.cmp(&lo_m),
             None => 0i128.cmp(&lo.mantissa),
@@ -139,11 +130,8 @@ impl fmt::Display for Decimal {
         if scale == 0 {
             return write!(f, "{sign}{digits}");
         }
-        let padded = if digits.len() <= scale {
-            format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits)
-        } else {
-            digits
-        };
+        let padded =
+            if digits.len() <= scale { format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits) } else { digits };
         let (int, frac) = padded.split_at(padded.len() - scale);
         write!(f, "{sign}{int}.{frac}")
     }
@@ -169,11 +157,7 @@ impl FromStr for Decimal {
             return Err(err());
         }
         let d = Decimal::from_parts(int, frac).ok_or_else(err)?;
-        Ok(if neg {
-            Decimal::new(-d.mantissa, d.scale)
-        } else {
-            d
-        })
+        Ok(if neg { Decimal::new(-d.mantissa, d.scale) } else { d })
     }
 }
 

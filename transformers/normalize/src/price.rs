@@ -76,10 +76,9 @@ pub fn parse_price(text: &str, hints: &PriceHints) -> Result<Option<Price>, Norm
         }
     }
     let default = match hints.default_currency {
-        Some(code) => Some(
-            currency::canonical_code(code)
-                .ok_or_else(|| NormalizeError::UnknownCurrency(code.to_string()))?,
-        ),
+        Some(code) => {
+            Some(currency::canonical_code(code).ok_or_else(|| NormalizeError::UnknownCurrency(code.to_string()))?)
+        }
         None => None,
     };
     let chars: Vec<char> = text.chars().map(fold_char).collect();
@@ -94,13 +93,7 @@ pub fn parse_price(text: &str, hints: &PriceHints) -> Result<Option<Price>, Norm
         classify(c, &chars, &found);
     }
     let Some(chosen) = choose(&cands) else {
-        return Ok(free_price(
-            &chars,
-            &cands,
-            &found,
-            hint_cur.as_ref(),
-            default,
-        ));
+        return Ok(free_price(&chars, &cands, &found, hint_cur.as_ref(), default));
     };
 
     let (currency, currency_raw, ambiguous) =
@@ -132,10 +125,7 @@ fn fold_char(c: char) -> char {
 }
 
 fn is_space(c: char) -> bool {
-    matches!(
-        c,
-        ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' | '\u{2008}' | '\u{200a}' | '\t'
-    )
+    matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' | '\u{2008}' | '\u{200a}' | '\t')
 }
 
 fn is_digit(c: Option<&char>) -> bool {
@@ -169,11 +159,7 @@ struct Candidate {
 
 impl Candidate {
     fn text(&self, chars: &[char]) -> String {
-        chars[self.start..self.end]
-            .iter()
-            .collect::<String>()
-            .trim()
-            .to_string()
+        chars[self.start..self.end].iter().collect::<String>().trim().to_string()
     }
 }
 
@@ -217,11 +203,7 @@ fn scan_numbers(chars: &[char], hint: Option<char>, found: &[Found]) -> Vec<Cand
         while let Some(&c) = chars.get(j) {
             if Some(c) == hint && !matches!(c, '.' | ',') {
                 // Exotic hinted decimal separator, possibly followed by a space: `1250€ 60`.
-                let k = if chars.get(j + 1).is_some_and(|c| is_space(*c)) {
-                    j + 2
-                } else {
-                    j + 1
-                };
+                let k = if chars.get(j + 1).is_some_and(|c| is_space(*c)) { j + 2 } else { j + 1 };
                 let (g, e) = digit_run(chars, k);
                 if !g.is_empty() {
                     seps.push(Sep::Decimal);
@@ -238,11 +220,7 @@ fn scan_numbers(chars: &[char], hint: Option<char>, found: &[Found]) -> Vec<Cand
                 '€' if hint.is_none() && seps.is_empty() => {
                     // French style `35€99` / `35€ 99`: the euro sign as decimal point, when
                     // glued to the integer part and followed by exactly two digits.
-                    let k = if chars.get(j + 1).is_some_and(|c| is_space(*c)) {
-                        j + 2
-                    } else {
-                        j + 1
-                    };
+                    let k = if chars.get(j + 1).is_some_and(|c| is_space(*c)) { j + 2 } else { j + 1 };
                     let (g, e) = digit_run(chars, k);
                     if g.len() == 2
                         && !followed_by_currency(chars, e, found)
@@ -260,9 +238,7 @@ fn scan_numbers(chars: &[char], hint: Option<char>, found: &[Found]) -> Vec<Cand
             if !g.is_empty() {
                 // A space only groups when exactly three digits follow (`40 130`, not `1 2 3`),
                 // and spaces/apostrophes never follow a `.`/`,` (`$2.00 100 - $2.75` is two numbers).
-                if sep == Sep::Group
-                    && ((is_space(c) && g.len() != 3) || seps.iter().any(|s| *s != Sep::Group))
-                {
+                if sep == Sep::Group && ((is_space(c) && g.len() != 3) || seps.iter().any(|s| *s != Sep::Group)) {
                     break;
                 }
                 seps.push(sep);
@@ -271,9 +247,7 @@ fn scan_numbers(chars: &[char], hint: Option<char>, found: &[Found]) -> Vec<Cand
                 continue;
             }
             // `392. 00`, `1.837, 32`: separator, one space, exactly two decimals.
-            if matches!(sep, Sep::Dot | Sep::Comma)
-                && chars.get(j + 1).is_some_and(|c| is_space(*c))
-            {
+            if matches!(sep, Sep::Dot | Sep::Comma) && chars.get(j + 1).is_some_and(|c| is_space(*c)) {
                 let (g, e) = digit_run(chars, j + 2);
                 if g.len() == 2 && !is_digit(chars.get(e)) {
                     seps.push(sep);
@@ -456,10 +430,7 @@ fn classify(c: &mut Candidate, chars: &[char], found: &[Found]) {
         return;
     }
     // Glued to a word: `MX924`, `A4` (but `SGD4.90`, `Rs164` are currencies).
-    if c.start > 0
-        && chars[c.start - 1].is_ascii_alphabetic()
-        && !found.iter().any(|f| f.end == c.start)
-    {
+    if c.start > 0 && chars[c.start - 1].is_ascii_alphabetic() && !found.iter().any(|f| f.end == c.start) {
         c.excluded = true;
         return;
     }
@@ -472,11 +443,9 @@ fn classify(c: &mut Candidate, chars: &[char], found: &[Found]) {
 
 /// `25-09`, `2024-01-31`, `12/05`: numbers glued together by `-` or `/`.
 fn looks_like_date(c: &Candidate, chars: &[char]) -> bool {
-    let joined_after =
-        matches!(chars.get(c.end), Some('-' | '/')) && is_digit(chars.get(c.end + 1));
-    let joined_before = c.start >= 2
-        && matches!(chars.get(c.start - 1), Some('-' | '/'))
-        && is_digit(chars.get(c.start - 2));
+    let joined_after = matches!(chars.get(c.end), Some('-' | '/')) && is_digit(chars.get(c.end + 1));
+    let joined_before =
+        c.start >= 2 && matches!(chars.get(c.start - 1), Some('-' | '/')) && is_digit(chars.get(c.start - 2));
     joined_after || joined_before
 }
 
@@ -528,10 +497,7 @@ fn per_unit_after(c: &Candidate, chars: &[char], found: &[Found]) -> bool {
 /// `100ml당 42원`, `100gあたり ¥120`.
 fn per_unit_before(c: &Candidate, chars: &[char], found: &[Found]) -> bool {
     let mut i = c.start;
-    if let Some(f) = found
-        .iter()
-        .find(|f| f.end == i || (f.end < i && chars[f.end..i].iter().all(|c| is_space(*c))))
-    {
+    if let Some(f) = found.iter().find(|f| f.end == i || (f.end < i && chars[f.end..i].iter().all(|c| is_space(*c)))) {
         i = f.start;
     }
     while i > 0 && is_space(chars[i - 1]) {
@@ -545,21 +511,14 @@ fn per_unit_before(c: &Candidate, chars: &[char], found: &[Found]) -> bool {
 
 /// Rank of a currency mark: strong before weak, unambiguous before ambiguous.
 fn rank(f: &Found) -> (u8, u8) {
-    (
-        u8::from(f.strength == Strength::Weak),
-        u8::from(f.iso.len() != 1),
-    )
+    (u8::from(f.strength == Strength::Weak), u8::from(f.iso.len() != 1))
 }
 
 /// The currency mark written right before (`$ 12`, `US$:12`) or after (`12 €`) a number, or
 /// used as its decimal point (`35€99`).
 fn adjacent_currency(c: &Candidate, chars: &[char], found: &[Found]) -> Option<Found> {
     let gap_ok = |from: usize, to: usize, allow_colon: bool| {
-        to >= from
-            && to - from <= 3
-            && chars[from..to]
-                .iter()
-                .all(|&ch| is_space(ch) || (allow_colon && ch == ':'))
+        to >= from && to - from <= 3 && chars[from..to].iter().all(|&ch| is_space(ch) || (allow_colon && ch == ':'))
     };
     found
         .iter()
@@ -573,19 +532,11 @@ fn adjacent_currency(c: &Candidate, chars: &[char], found: &[Found]) -> Option<F
 }
 
 fn choose(cands: &[Candidate]) -> Option<&Candidate> {
-    let valid: Vec<&Candidate> = cands
-        .iter()
-        .filter(|c| !c.excluded && structure_ok(c))
-        .collect();
-    let tiers: [&dyn Fn(&Candidate) -> bool; 3] = [
-        &|c| {
-            c.adjacent
-                .as_ref()
-                .is_some_and(|f| f.strength == Strength::Strong)
-        },
-        &|c| c.adjacent.is_some(),
-        &|_| true,
-    ];
+    let valid: Vec<&Candidate> = cands.iter().filter(|c| !c.excluded && structure_ok(c)).collect();
+    let tiers: [&dyn Fn(&Candidate) -> bool; 3] =
+        [&|c| c.adjacent.as_ref().is_some_and(|f| f.strength == Strength::Strong), &|c| c.adjacent.is_some(), &|_| {
+            true
+        }];
     for tier in tiers {
         let in_tier: Vec<&&Candidate> = valid.iter().filter(|c| tier(c)).collect();
         if let Some(c) = in_tier.iter().find(|c| !c.per_unit).or(in_tier.first()) {
@@ -601,11 +552,7 @@ fn structure_ok(c: &Candidate) -> bool {
 }
 
 /// Splits a candidate into (integer digits, fraction digits), or `None` if its grouping is invalid.
-fn resolve_split(
-    c: &Candidate,
-    hint: Option<char>,
-    exponent: Option<u32>,
-) -> Option<(String, String)> {
+fn resolve_split(c: &Candidate, hint: Option<char>, exponent: Option<u32>) -> Option<(String, String)> {
     let (mut groups, mut seps) = (c.groups.clone(), c.seps.clone());
     // `.75` is 0.75; in `.75,333` the leading separator is stray and the rest is read alone.
     if c.leading_sep && seps.is_empty() {
@@ -687,8 +634,7 @@ fn heuristic_decimal_last(groups: &[String], seps: &[Sep], exponent: Option<u32>
 }
 
 fn resolve_amount(c: &Candidate, hint: Option<char>, exponent: Option<u32>) -> Option<Decimal> {
-    let (int, frac) =
-        resolve_split(c, hint, exponent).or_else(|| resolve_split(c, None, exponent))?;
+    let (int, frac) = resolve_split(c, hint, exponent).or_else(|| resolve_split(c, None, exponent))?;
     Decimal::from_parts(&int, &frac)
 }
 
@@ -697,11 +643,7 @@ fn hint_currency(hint: &str) -> Option<Found> {
     let chars: Vec<char> = hint.chars().map(fold_char).collect();
     let found = currency::find_all(&chars);
     let whole = hint.trim();
-    found
-        .iter()
-        .find(|f| f.strength == Strength::Strong)
-        .or_else(|| found.iter().find(|f| f.raw == whole))
-        .cloned()
+    found.iter().find(|f| f.strength == Strength::Strong).or_else(|| found.iter().find(|f| f.raw == whole)).cloned()
 }
 
 fn resolve_currency(
@@ -710,9 +652,7 @@ fn resolve_currency(
     hint: Option<&Found>,
     default: Option<&'static str>,
 ) -> (Option<&'static str>, Option<String>, bool) {
-    let mark = adjacent
-        .or_else(|| found.iter().find(|f| f.strength == Strength::Strong))
-        .or(hint);
+    let mark = adjacent.or_else(|| found.iter().find(|f| f.strength == Strength::Strong)).or(hint);
     let Some(mark) = mark else {
         return (default, None, false);
     };
@@ -731,17 +671,8 @@ fn resolve_currency(
     }
 }
 
-const FREE_WORDS: &[&str] = &[
-    "free",
-    "gratis",
-    "kostenlos",
-    "gratuit",
-    "gratuito",
-    "бесплатно",
-    "무료",
-    "免费",
-    "無料",
-];
+const FREE_WORDS: &[&str] =
+    &["free", "gratis", "kostenlos", "gratuit", "gratuito", "бесплатно", "무료", "免费", "無料"];
 
 /// `Free!` → 0, when the text has no number at all.
 fn free_price(
@@ -755,10 +686,7 @@ fn free_price(
         return None;
     }
     let lower: String = chars.iter().collect::<String>().to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     if !words.iter().any(|w| FREE_WORDS.contains(w)) {
         return None;
     }
@@ -783,354 +711,54 @@ mod tests {
         decimal_separator: Option<char>,
         default_currency: Option<&'a str>,
     ) -> PriceHints<'a> {
-        PriceHints {
-            currency_hint,
-            decimal_separator,
-            default_currency,
-        }
+        PriceHints { currency_hint, decimal_separator, default_currency }
     }
 
     /// (text, hints, amount, ISO currency, minor units, ambiguous, per_unit)
-    type Row<'a> = (
-        &'a str,
-        PriceHints<'a>,
-        &'a str,
-        Option<&'a str>,
-        Option<i64>,
-        bool,
-        bool,
-    );
+    type Row<'a> = (&'a str, PriceHints<'a>, &'a str, Option<&'a str>, Option<i64>, bool, bool);
 
     #[test]
     fn design_examples() {
         let none = PriceHints::default();
         let rows: Vec<Row> = vec![
-            (
-                "£51.77",
-                none,
-                "51.77",
-                Some("GBP"),
-                Some(5177),
-                false,
-                false,
-            ),
-            (
-                "12,000원",
-                none,
-                "12000",
-                Some("KRW"),
-                Some(12000),
-                false,
-                false,
-            ),
-            (
-                "₩12,900",
-                none,
-                "12900",
-                Some("KRW"),
-                Some(12900),
-                false,
-                false,
-            ),
-            (
-                "1.234,56 €",
-                none,
-                "1234.56",
-                Some("EUR"),
-                Some(123_456),
-                false,
-                false,
-            ),
-            (
-                "CHF 1'049.95",
-                none,
-                "1049.95",
-                Some("CHF"),
-                Some(104_995),
-                false,
-                false,
-            ),
-            (
-                "CHF 1’049.95",
-                none,
-                "1049.95",
-                Some("CHF"),
-                Some(104_995),
-                false,
-                false,
-            ),
-            (
-                "US$ 12.99",
-                none,
-                "12.99",
-                Some("USD"),
-                Some(1299),
-                false,
-                false,
-            ),
-            (
-                "1 299 Kč",
-                none,
-                "1299",
-                Some("CZK"),
-                Some(129_900),
-                false,
-                false,
-            ),
-            (
-                "1\u{a0}299 Kč",
-                none,
-                "1299",
-                Some("CZK"),
-                Some(129_900),
-                false,
-                false,
-            ),
-            (
-                "1\u{202f}234,56 €",
-                none,
-                "1234.56",
-                Some("EUR"),
-                Some(123_456),
-                false,
-                false,
-            ),
-            (
-                "1.299 Kč",
-                none,
-                "1299",
-                Some("CZK"),
-                Some(129_900),
-                false,
-                false,
-            ),
-            (
-                "868.480원",
-                none,
-                "868480",
-                Some("KRW"),
-                Some(868_480),
-                false,
-                false,
-            ),
-            (
-                "¥1,200",
-                hints(Some("JPY"), None, None),
-                "1200",
-                Some("JPY"),
-                Some(1200),
-                false,
-                false,
-            ),
-            (
-                "¥1,200",
-                hints(None, None, Some("JPY")),
-                "1200",
-                Some("JPY"),
-                Some(1200),
-                false,
-                false,
-            ),
+            ("£51.77", none, "51.77", Some("GBP"), Some(5177), false, false),
+            ("12,000원", none, "12000", Some("KRW"), Some(12000), false, false),
+            ("₩12,900", none, "12900", Some("KRW"), Some(12900), false, false),
+            ("1.234,56 €", none, "1234.56", Some("EUR"), Some(123_456), false, false),
+            ("CHF 1'049.95", none, "1049.95", Some("CHF"), Some(104_995), false, false),
+            ("CHF 1’049.95", none, "1049.95", Some("CHF"), Some(104_995), false, false),
+            ("US$ 12.99", none, "12.99", Some("USD"), Some(1299), false, false),
+            ("1 299 Kč", none, "1299", Some("CZK"), Some(129_900), false, false),
+            ("1\u{a0}299 Kč", none, "1299", Some("CZK"), Some(129_900), false, false),
+            ("1\u{202f}234,56 €", none, "1234.56", Some("EUR"), Some(123_456), false, false),
+            ("1.299 Kč", none, "1299", Some("CZK"), Some(129_900), false, false),
+            ("868.480원", none, "868480", Some("KRW"), Some(868_480), false, false),
+            ("¥1,200", hints(Some("JPY"), None, None), "1200", Some("JPY"), Some(1200), false, false),
+            ("¥1,200", hints(None, None, Some("JPY")), "1200", Some("JPY"), Some(1200), false, false),
             ("¥1,200", none, "1200", Some("JPY"), Some(1200), true, false),
-            (
-                "BHD 12.345",
-                none,
-                "12.345",
-                Some("BHD"),
-                Some(12_345),
-                false,
-                false,
-            ),
-            (
-                "1.250 BHD",
-                hints(None, Some('.'), None),
-                "1.25",
-                Some("BHD"),
-                Some(1250),
-                false,
-                false,
-            ),
-            (
-                "423.923 KD",
-                none,
-                "423.923",
-                Some("KWD"),
-                Some(423_923),
-                false,
-                false,
-            ),
-            (
-                "$12.99",
-                none,
-                "12.99",
-                Some("USD"),
-                Some(1299),
-                true,
-                false,
-            ),
-            (
-                "$12.99",
-                hints(None, None, Some("CAD")),
-                "12.99",
-                Some("CAD"),
-                Some(1299),
-                false,
-                false,
-            ),
-            (
-                "$12.99",
-                hints(None, None, Some("EUR")),
-                "12.99",
-                Some("USD"),
-                Some(1299),
-                true,
-                false,
-            ),
-            (
-                "12.99",
-                hints(None, None, Some("EUR")),
-                "12.99",
-                Some("EUR"),
-                Some(1299),
-                false,
-                false,
-            ),
-            (
-                "12.99",
-                hints(Some("Price in €"), None, Some("GBP")),
-                "12.99",
-                Some("EUR"),
-                Some(1299),
-                false,
-                false,
-            ),
-            (
-                "29.1583",
-                hints(Some("GBP"), None, None),
-                "29.1583",
-                Some("GBP"),
-                None,
-                false,
-                false,
-            ),
-            (
-                "1.234",
-                hints(None, Some(','), None),
-                "1234",
-                None,
-                None,
-                false,
-                false,
-            ),
-            (
-                "1,234",
-                hints(None, Some(','), None),
-                "1.234",
-                None,
-                None,
-                false,
-                false,
-            ),
-            (
-                "１２,０００円",
-                none,
-                "12000",
-                Some("JPY"),
-                Some(12000),
-                false,
-                false,
-            ),
-            (
-                "₹1,00,000",
-                none,
-                "100000",
-                Some("INR"),
-                Some(10_000_000),
-                false,
-                false,
-            ),
+            ("BHD 12.345", none, "12.345", Some("BHD"), Some(12_345), false, false),
+            ("1.250 BHD", hints(None, Some('.'), None), "1.25", Some("BHD"), Some(1250), false, false),
+            ("423.923 KD", none, "423.923", Some("KWD"), Some(423_923), false, false),
+            ("$12.99", none, "12.99", Some("USD"), Some(1299), true, false),
+            ("$12.99", hints(None, None, Some("CAD")), "12.99", Some("CAD"), Some(1299), false, false),
+            ("$12.99", hints(None, None, Some("EUR")), "12.99", Some("USD"), Some(1299), true, false),
+            ("12.99", hints(None, None, Some("EUR")), "12.99", Some("EUR"), Some(1299), false, false),
+            ("12.99", hints(Some("Price in €"), None, Some("GBP")), "12.99", Some("EUR"), Some(1299), false, false),
+            ("29.1583", hints(Some("GBP"), None, None), "29.1583", Some("GBP"), None, false, false),
+            ("1.234", hints(None, Some(','), None), "1234", None, None, false, false),
+            ("1,234", hints(None, Some(','), None), "1.234", None, None, false, false),
+            ("１２,０００円", none, "12000", Some("JPY"), Some(12000), false, false),
+            ("₹1,00,000", none, "100000", Some("INR"), Some(10_000_000), false, false),
             // Per-unit prices.
-            (
-                "100ml당 42원",
-                none,
-                "42",
-                Some("KRW"),
-                Some(42),
-                false,
-                true,
-            ),
-            (
-                "12,900원 (100ml당 42원)",
-                none,
-                "12900",
-                Some("KRW"),
-                Some(12900),
-                false,
-                false,
-            ),
-            (
-                "£2.10/kg",
-                none,
-                "2.10",
-                Some("GBP"),
-                Some(210),
-                false,
-                true,
-            ),
-            (
-                "£3.50 (£2.10/kg)",
-                none,
-                "3.50",
-                Some("GBP"),
-                Some(350),
-                false,
-                false,
-            ),
-            (
-                "£1.20 per 100 g",
-                none,
-                "1.20",
-                Some("GBP"),
-                Some(120),
-                false,
-                true,
-            ),
-            (
-                "2,10 €/kg",
-                none,
-                "2.10",
-                Some("EUR"),
-                Some(210),
-                false,
-                true,
-            ),
-            (
-                "(7,98 € / 1 kg) 3,99 €",
-                none,
-                "3.99",
-                Some("EUR"),
-                Some(399),
-                false,
-                false,
-            ),
-            (
-                "59,90 EUR 599,00 EUR pro Kilogramm",
-                none,
-                "59.90",
-                Some("EUR"),
-                Some(5990),
-                false,
-                false,
-            ),
-            (
-                "Free!",
-                hints(None, None, Some("EUR")),
-                "0",
-                Some("EUR"),
-                Some(0),
-                false,
-                false,
-            ),
+            ("100ml당 42원", none, "42", Some("KRW"), Some(42), false, true),
+            ("12,900원 (100ml당 42원)", none, "12900", Some("KRW"), Some(12900), false, false),
+            ("£2.10/kg", none, "2.10", Some("GBP"), Some(210), false, true),
+            ("£3.50 (£2.10/kg)", none, "3.50", Some("GBP"), Some(350), false, false),
+            ("£1.20 per 100 g", none, "1.20", Some("GBP"), Some(120), false, true),
+            ("2,10 €/kg", none, "2.10", Some("EUR"), Some(210), false, true),
+            ("(7,98 € / 1 kg) 3,99 €", none, "3.99", Some("EUR"), Some(399), false, false),
+            ("59,90 EUR 599,00 EUR pro Kilogramm", none, "59.90", Some("EUR"), Some(5990), false, false),
+            ("Free!", hints(None, None, Some("EUR")), "0", Some("EUR"), Some(0), false, false),
         ];
         for (text, h, amount, iso, minor, ambiguous, per_unit) in rows {
             let p = parse_price(text, &h)
@@ -1166,9 +794,7 @@ mod tests {
 
     #[test]
     fn keeps_raw_strings() {
-        let p = parse_price("Цена: 171 900 руб.", &PriceHints::default())
-            .expect("ok")
-            .expect("price");
+        let p = parse_price("Цена: 171 900 руб.", &PriceHints::default()).expect("ok").expect("price");
         assert_eq!(p.amount_text, "171 900");
         assert_eq!(p.currency_raw.as_deref(), Some("руб."));
         assert_eq!(p.currency.as_deref(), Some("RUB"));
@@ -1177,27 +803,16 @@ mod tests {
     #[test]
     fn errors() {
         let bad_sep = hints(None, Some('5'), None);
-        assert!(matches!(
-            parse_price("1", &bad_sep),
-            Err(NormalizeError::InvalidHint { .. })
-        ));
+        assert!(matches!(parse_price("1", &bad_sep), Err(NormalizeError::InvalidHint { .. })));
         let bad_default = hints(None, None, Some("XXQ"));
-        assert_eq!(
-            parse_price("1", &bad_default),
-            Err(NormalizeError::UnknownCurrency("XXQ".into()))
-        );
+        assert_eq!(parse_price("1", &bad_default), Err(NormalizeError::UnknownCurrency("XXQ".into())));
         let huge = "9".repeat(40);
-        assert!(matches!(
-            parse_price(&huge, &PriceHints::default()),
-            Err(NormalizeError::AmountTooLarge(_))
-        ));
+        assert!(matches!(parse_price(&huge, &PriceHints::default()), Err(NormalizeError::AmountTooLarge(_))));
     }
 
     #[test]
     fn serializes() {
-        let p = parse_price("£51.77", &PriceHints::default())
-            .expect("ok")
-            .expect("price");
+        let p = parse_price("£51.77", &PriceHints::default()).expect("ok").expect("price");
         let json = serde_json::to_value(&p).expect("json");
         assert_eq!(json["amount"], "51.77");
         assert_eq!(json["currency"], "GBP");

@@ -15,14 +15,8 @@ pub struct Rating {
     pub raw: String,
 }
 
-const WORD_NUMBERS: &[(&str, f64)] = &[
-    ("zero", 0.0),
-    ("one", 1.0),
-    ("two", 2.0),
-    ("three", 3.0),
-    ("four", 4.0),
-    ("five", 5.0),
-];
+const WORD_NUMBERS: &[(&str, f64)] =
+    &[("zero", 0.0), ("one", 1.0), ("two", 2.0), ("three", 3.0), ("four", 4.0), ("five", 5.0)];
 
 /// Reads star classes: `star-rating Three` → 3, `rating-4` → 4, `stars-4-5` / `stars-4_5` /
 /// `stars-45` → 4.5, `star-4.5` → 4.5. Only tokens mentioning `star`/`rating`/`rate` are read
@@ -36,10 +30,8 @@ pub fn rating_from_star_class(class_attr: &str) -> Option<Rating> {
         if !(t.contains("star") || t.contains("rating") || t.contains("rate")) {
             return None;
         }
-        let parts: Vec<&str> = t
-            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .filter(|p| !p.is_empty() && *p != ".")
-            .collect();
+        let parts: Vec<&str> =
+            t.split(|c: char| !(c.is_ascii_digit() || c == '.')).filter(|p| !p.is_empty() && *p != ".").collect();
         match parts.as_slice() {
             [one] => {
                 let v: f64 = one.parse().ok()?;
@@ -51,36 +43,15 @@ pub fn rating_from_star_class(class_attr: &str) -> Option<Rating> {
                     None
                 }
             }
-            [int, frac] if int.len() == 1 && frac.len() == 1 => {
-                format!("{int}.{frac}").parse().ok()
-            }
+            [int, frac] if int.len() == 1 && frac.len() == 1 => format!("{int}.{frac}").parse().ok(),
             _ => None,
         }
     })?;
-    (0.0..=5.0).contains(&value).then(|| Rating {
-        value,
-        count: None,
-        scale: 5.0,
-        raw: class_attr.to_string(),
-    })
+    (0.0..=5.0).contains(&value).then(|| Rating { value, count: None, scale: 5.0, raw: class_attr.to_string() })
 }
 
 /// Words between a rating and its best value: `4.5 out of 5`, `4,5 von 5`, `4 sur 5`, `4 из 5`.
-const OUT_OF: &[&str] = &[
-    "/",
-    "out of",
-    "of",
-    "von",
-    "sur",
-    "su",
-    "de",
-    "van",
-    "из",
-    "z",
-    "na",
-    "中",
-    "점 만점에",
-];
+const OUT_OF: &[&str] = &["/", "out of", "of", "von", "sur", "su", "de", "van", "из", "z", "na", "中", "점 만점에"];
 
 /// A number in a text, with where it ends.
 fn numbers(text: &str) -> Vec<(f64, usize, usize)> {
@@ -145,12 +116,7 @@ pub fn parse_rating(text: &str, best: Option<f64>, worst: Option<f64>) -> Option
         return None;
     }
     let value = (x - lo) / (scale - lo) * 5.0;
-    Some(Rating {
-        value,
-        count: parse_count(&text[used_end..]),
-        scale,
-        raw: text.to_string(),
-    })
+    Some(Rating { value, count: parse_count(&text[used_end..]), scale, raw: text.to_string() })
 }
 
 /// Reads a count: `(1,234 reviews)` → 1234, `1.2k` → 1200, `리뷰 3,456` → 3456,
@@ -189,8 +155,7 @@ pub fn parse_count(text: &str) -> Option<u64> {
             Some('만' | '万') => 10_000,
             _ => 1,
         };
-        let grouped =
-            groups.len() > 1 && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
+        let grouped = groups.len() > 1 && groups[0].len() <= 3 && groups[1..].iter().all(|g| g.len() == 3);
         if grouped && mult == 1 {
             return groups.concat().parse().ok();
         }
@@ -225,11 +190,7 @@ mod tests {
             ("rating-7", None),
             ("", None),
         ] {
-            assert_eq!(
-                rating_from_star_class(class).map(|r| r.value),
-                want,
-                "{class}"
-            );
+            assert_eq!(rating_from_star_class(class).map(|r| r.value), want, "{class}");
         }
     }
 

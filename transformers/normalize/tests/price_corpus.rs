@@ -12,42 +12,12 @@ const CORPUS: &str = include_str!("data/price_cases.tsv");
 
 /// Cases `parse_price` gets wrong: (price_raw, expected amount, what we return, why).
 const KNOWN_MISSES: &[(&str, &str, &str, &str)] = &[
-    (
-        "KShs",
-        "1.0",
-        "none",
-        "corpus defect: no number in the text (upstream xfail row)",
-    ),
-    (
-        "chf",
-        "1.0",
-        "none",
-        "corpus defect: no number in the text (upstream xfail row)",
-    ),
-    (
-        "so'm",
-        "1.0",
-        "none",
-        "corpus defect: no number in the text (upstream xfail row)",
-    ),
-    (
-        "ש'ח",
-        "1.0",
-        "none",
-        "corpus defect: no number in the text (upstream xfail row)",
-    ),
-    (
-        "د.ع",
-        "1.0",
-        "none",
-        "corpus defect: no number in the text (upstream xfail row)",
-    ),
-    (
-        "ر.ي",
-        "1.0",
-        "none",
-        "corpus defect: no number in the text (upstream xfail row)",
-    ),
+    ("KShs", "1.0", "none", "corpus defect: no number in the text (upstream xfail row)"),
+    ("chf", "1.0", "none", "corpus defect: no number in the text (upstream xfail row)"),
+    ("so'm", "1.0", "none", "corpus defect: no number in the text (upstream xfail row)"),
+    ("ש'ח", "1.0", "none", "corpus defect: no number in the text (upstream xfail row)"),
+    ("د.ع", "1.0", "none", "corpus defect: no number in the text (upstream xfail row)"),
+    ("ر.ي", "1.0", "none", "corpus defect: no number in the text (upstream xfail row)"),
 ];
 
 struct Case {
@@ -188,9 +158,9 @@ fn written_to_iso(written: &str) -> Option<Option<&'static str>> {
         "KShs" => "KES",
         "ر.ي" => "YER",
         // Marks for several currencies, or for none in ISO 4217.
-        "$" | "kr" | "Rs" | "र" | "₨" | "﷼" | "ريال" | "درهم" | "جنيه" | "CFA" | "FCFA" | "₣"
-        | "Bs" | "Br" | "Dh" | "Re" | "som" | "ரூ" | "圓" | "L" | "P" | "E" | "K" | "G" | "с"
-        | "Sl" | "¢" | "₶" | "تومان" | "BTC" | "SPL" => return Some(None),
+        "$" | "kr" | "Rs" | "र" | "₨" | "﷼" | "ريال" | "درهم" | "جنيه" | "CFA" | "FCFA" | "₣" | "Bs" | "Br" | "Dh"
+        | "Re" | "som" | "ரூ" | "圓" | "L" | "P" | "E" | "K" | "G" | "с" | "Sl" | "¢" | "₶" | "تومان" | "BTC"
+        | "SPL" => return Some(None),
         _ => return None,
     };
     Some(Some(iso))
@@ -212,17 +182,12 @@ fn corpus_accuracy() {
             decimal_separator: c.decimal_hint.chars().next(),
             default_currency: None,
         };
-        let got = parse_price(&c.raw, &hints)
-            .unwrap_or_else(|e| panic!("line {}: {:?}: {e}", c.line, c.raw));
+        let got = parse_price(&c.raw, &hints).unwrap_or_else(|e| panic!("line {}: {:?}: {e}", c.line, c.raw));
         let got_amount = got.as_ref().map(|p| p.amount);
         let want: Option<Decimal> = if c.expected_amount.is_empty() {
             None
         } else {
-            Some(
-                c.expected_amount
-                    .parse()
-                    .unwrap_or_else(|e| panic!("line {}: {e}", c.line)),
-            )
+            Some(c.expected_amount.parse().unwrap_or_else(|e| panic!("line {}: {e}", c.line)))
         };
         if got_amount != want {
             let shown = got_amount.map_or("none".to_string(), |a| a.to_string());
@@ -250,10 +215,7 @@ fn corpus_accuracy() {
                 if got_iso.as_deref() == Some(iso) {
                     iso_ok += 1;
                 } else {
-                    iso_wrong.push(format!(
-                        "{:?} (hint {:?}): want {iso}, got {got_iso:?}",
-                        c.raw, c.currency_hint
-                    ));
+                    iso_wrong.push(format!("{:?} (hint {:?}): want {iso}, got {got_iso:?}", c.raw, c.currency_hint));
                 }
             }
         }
@@ -283,34 +245,17 @@ fn corpus_accuracy() {
     }
     println!("raw → expected → got → reason");
     for (raw, want, got) in &misses {
-        let reason = KNOWN_MISSES
-            .iter()
-            .find(|m| m.0 == raw && m.1 == want && m.2 == got)
-            .map_or("NEW MISS", |m| m.3);
+        let reason = KNOWN_MISSES.iter().find(|m| m.0 == raw && m.1 == want && m.2 == got).map_or("NEW MISS", |m| m.3);
         println!("  {raw:?} → {want:?} → {got} → {reason}");
     }
 
-    assert!(
-        unjudged.is_empty(),
-        "written currencies not judged in written_to_iso: {unjudged:?}"
-    );
+    assert!(unjudged.is_empty(), "written currencies not judged in written_to_iso: {unjudged:?}");
     let got: BTreeSet<(String, String, String)> = misses.into_iter().collect();
-    let known: BTreeSet<(String, String, String)> = KNOWN_MISSES
-        .iter()
-        .map(|m| (m.0.to_string(), m.1.to_string(), m.2.to_string()))
-        .collect();
-    assert_eq!(
-        got, known,
-        "misses differ from KNOWN_MISSES (left: actual, right: listed)"
-    );
-    assert!(
-        pct(ok, total - defects) >= 99.5,
-        "amount accuracy below 99.5 %"
-    );
-    assert!(
-        pct(iso_ok, iso_total - iso_defects) >= 99.0,
-        "ISO currency accuracy below 99 %"
-    );
+    let known: BTreeSet<(String, String, String)> =
+        KNOWN_MISSES.iter().map(|m| (m.0.to_string(), m.1.to_string(), m.2.to_string())).collect();
+    assert_eq!(got, known, "misses differ from KNOWN_MISSES (left: actual, right: listed)");
+    assert!(pct(ok, total - defects) >= 99.5, "amount accuracy below 99.5 %");
+    assert!(pct(iso_ok, iso_total - iso_defects) >= 99.0, "ISO currency accuracy below 99 %");
 }
 
 /// No input makes any function panic: every prefix and suffix of every corpus string, with
@@ -339,19 +284,10 @@ fn never_panics() {
         }
     }
     for t in &texts {
-        let variants = [
-            (None, None),
-            (Some('.'), None),
-            (Some('€'), None),
-            (None, Some(t.as_str())),
-        ];
+        let variants = [(None, None), (Some('.'), None), (Some('€'), None), (None, Some(t.as_str()))];
         for (sep, hint) in variants {
             {
-                let h = PriceHints {
-                    currency_hint: hint,
-                    decimal_separator: sep,
-                    default_currency: Some("EUR"),
-                };
+                let h = PriceHints { currency_hint: hint, decimal_separator: sep, default_currency: Some("EUR") };
                 let _ = parse_price(t, &h);
             }
         }

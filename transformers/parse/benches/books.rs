@@ -27,11 +27,7 @@ fn from_archive(path: &Path) -> Result<Pages, Box<dyn std::error::Error>> {
     let mut pages = vec![];
     for entry in archive.entries()? {
         let mut entry = entry?;
-        let name = entry
-            .path()?
-            .to_string_lossy()
-            .trim_start_matches("./")
-            .to_string();
+        let name = entry.path()?.to_string_lossy().trim_start_matches("./").to_string();
         if is_book(&name) {
             let mut body = vec![];
             entry.read_to_end(&mut body)?;
@@ -122,11 +118,7 @@ fn run(
     let config = ParserConfig::BooksToscrape;
     let mut bytes = 0;
     for (_, url, body) in pages {
-        let ctx = PageContext {
-            url,
-            content_type: Some("text/html"),
-            default_currency: None,
-        };
+        let ctx = PageContext { url, content_type: Some("text/html"), default_currency: None };
         let parsed = parse(&config, body, &ctx)?;
         bytes += encode(parsed, url, product, price)?;
     }
@@ -136,26 +128,14 @@ fn run(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pages = match std::env::var_os("SHOPSTREAM_BOOKS_DIR") {
         Some(dir) => from_dir(&PathBuf::from(dir))?,
-        None => from_archive(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sandbox/data/books.tar.zst"),
-        )?,
+        None => from_archive(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sandbox/data/books.tar.zst"))?,
     };
     let pages: Vec<(String, String, Vec<u8>)> = pages
         .into_iter()
-        .map(|(name, body)| {
-            (
-                name.clone(),
-                format!("http://books.toscrape.com/{name}"),
-                body,
-            )
-        })
+        .map(|(name, body)| (name.clone(), format!("http://books.toscrape.com/{name}"), body))
         .collect();
     let total_bytes: usize = pages.iter().map(|p| p.2.len()).sum();
-    println!(
-        "books: {} book pages, {:.1} MB of HTML",
-        pages.len(),
-        total_bytes as f64 / 1e6
-    );
+    println!("books: {} book pages, {:.1} MB of HTML", pages.len(), total_bytes as f64 / 1e6);
     if pages.is_empty() {
         return Err("no book pages found".into());
     }
@@ -185,9 +165,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // For comparison: scraper's full DOM parse alone, which the fast path replaces.
     let t = Instant::now();
     for (_, _, body) in &pages {
-        std::hint::black_box(scraper::Html::parse_document(&String::from_utf8_lossy(
-            body,
-        )));
+        std::hint::black_box(scraper::Html::parse_document(&String::from_utf8_lossy(body)));
     }
     println!(
         "scraper full DOM parse alone, 1 thread: {:.0} pages/s/core",

@@ -23,25 +23,16 @@ pub const VERSION: &str = "1";
 type Obj = Map<String, Value>;
 
 fn json(parser: &'static str, body: &[u8]) -> Result<Value, ParseError> {
-    serde_json::from_slice(body).map_err(|e| ParseError::Unrecognized {
-        parser,
-        what: format!("the body is not JSON ({e})"),
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| ParseError::Unrecognized { parser, what: format!("the body is not JSON ({e})") })
 }
 
 fn unrecognized(parser: &'static str, what: impl Into<String>) -> ParseError {
-    ParseError::Unrecognized {
-        parser,
-        what: what.into(),
-    }
+    ParseError::Unrecognized { parser, what: what.into() }
 }
 
 fn field(parser: &'static str, field: &'static str, reason: impl Into<String>) -> ParseError {
-    ParseError::Field {
-        parser,
-        field,
-        reason: reason.into(),
-    }
+    ParseError::Field { parser, field, reason: reason.into() }
 }
 
 /// A string or number field as text; `None` for null, missing or empty.
@@ -92,13 +83,7 @@ fn product(product_id: String, url: String, title: String) -> ProductFact {
 }
 
 /// A keyword search's ranks, absolute positions from `start` (1-based) and the page size.
-fn search_rank(
-    list_id: &str,
-    keyword: &str,
-    p: &ProductFact,
-    position: u32,
-    page_size: u32,
-) -> RankFact {
+fn search_rank(list_id: &str, keyword: &str, p: &ProductFact, position: u32, page_size: u32) -> RankFact {
     let page_size = page_size.max(1);
     RankFact {
         list_id: list_id.to_string(),
@@ -114,10 +99,7 @@ fn search_rank(
 
 fn query_param(url: &str, names: &[&str]) -> Option<String> {
     let url = Url::parse(url).ok()?;
-    let value = url
-        .query_pairs()
-        .find(|(k, _)| names.contains(&k.as_ref()))
-        .map(|(_, v)| v.to_string());
+    let value = url.query_pairs().find(|(k, _)| names.contains(&k.as_ref())).map(|(_, v)| v.to_string());
     value.filter(|v| !v.trim().is_empty())
 }
 
@@ -129,57 +111,35 @@ pub const NAVER_SHOPPING: &str = "naver_shopping";
 pub fn naver_shopping(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     const P: &str = NAVER_SHOPPING;
     let v = json(P, body)?;
-    let root = v
-        .as_object()
-        .ok_or_else(|| unrecognized(P, "not a JSON object"))?;
+    let root = v.as_object().ok_or_else(|| unrecognized(P, "not a JSON object"))?;
     let items = root
         .get("items")
         .and_then(Value::as_array)
         .ok_or_else(|| unrecognized(P, "no `items` array (not a shop.json search response)"))?;
-    let keyword = query_param(ctx.url, &["query"]).ok_or_else(|| {
-        field(
-            P,
-            "keyword",
-            format!("the request URL has no `query` parameter: {}", ctx.url),
-        )
-    })?;
-    let start = root
-        .get("start")
-        .and_then(Value::as_u64)
-        .unwrap_or(1)
-        .max(1);
-    let display = root
-        .get("display")
-        .and_then(Value::as_u64)
-        .unwrap_or(items.len() as u64);
+    let keyword = query_param(ctx.url, &["query"])
+        .ok_or_else(|| field(P, "keyword", format!("the request URL has no `query` parameter: {}", ctx.url)))?;
+    let start = root.get("start").and_then(Value::as_u64).unwrap_or(1).max(1);
+    let display = root.get("display").and_then(Value::as_u64).unwrap_or(items.len() as u64);
     let page_size = u32::try_from(display).map_err(|_| field(P, "display", "too large"))?;
     let list_id = format!("naver-shopping:{keyword}");
     let mut parsed = Parsed::default();
     for (i, item) in items.iter().enumerate() {
-        let item = item
-            .as_object()
-            .ok_or_else(|| field(P, "items", format!("item {i} is not an object")))?;
-        let id = text(item, "productId")
-            .ok_or_else(|| field(P, "productId", format!("item {i} has none")))?;
+        let item = item.as_object().ok_or_else(|| field(P, "items", format!("item {i} is not an object")))?;
+        let id = text(item, "productId").ok_or_else(|| field(P, "productId", format!("item {i} has none")))?;
         let title = text(item, "title")
             .map(|t| strip_tags(&t))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| field(P, "title", format!("item {id} has none")))?;
         let mut p = product(id, text(item, "link").unwrap_or_default(), title);
         p.brand = text(item, "brand").or_else(|| text(item, "maker"));
-        p.category = ["category4", "category3", "category2", "category1"]
-            .iter()
-            .find_map(|k| text(item, k));
+        p.category = ["category4", "category3", "category2", "category1"].iter().find_map(|k| text(item, k));
         p.image_url = text(item, "image");
         // `lprice` is the lowest price on offer; `hprice` the highest (a range), not a list price.
         if let Some(lprice) = text(item, "lprice") {
             p.price = price_fact(P, &lprice, None, Some("KRW"), Some("KRW"))?;
         }
-        let position =
-            u32::try_from(start + i as u64).map_err(|_| field(P, "start", "too large"))?;
-        parsed
-            .ranks
-            .push(search_rank(&list_id, &keyword, &p, position, page_size));
+        let position = u32::try_from(start + i as u64).map_err(|_| field(P, "start", "too large"))?;
+        parsed.ranks.push(search_rank(&list_id, &keyword, &p, position, page_size));
         parsed.products.push(p);
     }
     Ok(parsed)
@@ -193,18 +153,11 @@ pub const NAVER_SMARTSTORE: &str = "naver_smartstore";
 pub fn naver_smartstore(body: &[u8], _ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     const P: &str = NAVER_SMARTSTORE;
     let v = json(P, body)?;
-    let o = v
-        .as_object()
-        .ok_or_else(|| unrecognized(P, "not a JSON object"))?;
+    let o = v.as_object().ok_or_else(|| unrecognized(P, "not a JSON object"))?;
     if !(o.contains_key("salePrice") && o.contains_key("name")) {
-        return Err(unrecognized(
-            P,
-            "no `name` and `salePrice` (not a channel product response)",
-        ));
+        return Err(unrecognized(P, "no `name` and `salePrice` (not a channel product response)"));
     }
-    let id = text(o, "id")
-        .or_else(|| text(o, "productNo"))
-        .ok_or_else(|| field(P, "id", "missing"))?;
+    let id = text(o, "id").or_else(|| text(o, "productNo")).ok_or_else(|| field(P, "id", "missing"))?;
     let title = text(o, "dispName")
         .or_else(|| text(o, "name"))
         .map(|t| collapse(&t))
@@ -212,9 +165,7 @@ pub fn naver_smartstore(body: &[u8], _ctx: &PageContext<'_>) -> Result<Parsed, P
     let url = text(o, "productUrl").unwrap_or_default();
     let mut p = product(id, url, title);
     let search = obj(o, "naverShoppingSearchInfo");
-    p.brand = search
-        .and_then(|s| text(s, "brandName"))
-        .or_else(|| search.and_then(|s| text(s, "manufacturerName")));
+    p.brand = search.and_then(|s| text(s, "brandName")).or_else(|| search.and_then(|s| text(s, "manufacturerName")));
     p.category = obj(o, "category").and_then(|c| text(c, "categoryName"));
     p.image_url = obj(o, "representImage").and_then(|i| text(i, "url"));
     if let Some(reviews) = obj(o, "reviewAmount") {
@@ -237,10 +188,7 @@ pub fn naver_smartstore(body: &[u8], _ctx: &PageContext<'_>) -> Result<Parsed, P
         .ok_or_else(|| field(P, "price", "no salePrice"))?;
     let list = text(o, "salePrice");
     p.price = price_fact(P, &sale, list.as_deref(), Some("KRW"), Some("KRW"))?;
-    Ok(Parsed {
-        products: vec![p],
-        ranks: vec![],
-    })
+    Ok(Parsed { products: vec![p], ranks: vec![] })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -251,35 +199,21 @@ pub const COUPANG_PARTNERS: &str = "coupang_partners";
 pub fn coupang_partners(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     const P: &str = COUPANG_PARTNERS;
     let v = json(P, body)?;
-    let o = v
-        .as_object()
-        .ok_or_else(|| unrecognized(P, "not a JSON object"))?;
+    let o = v.as_object().ok_or_else(|| unrecognized(P, "not a JSON object"))?;
     if let Some(code) = text(o, "rCode").filter(|c| c != "0") {
         let msg = text(o, "rMessage").unwrap_or_default();
-        return Err(unrecognized(
-            P,
-            format!("an error response (rCode {code}: {msg})"),
-        ));
+        return Err(unrecognized(P, format!("an error response (rCode {code}: {msg})")));
     }
     let items = obj(o, "data")
         .and_then(|d| d.get("productData"))
         .and_then(Value::as_array)
-        .ok_or_else(|| {
-            unrecognized(
-                P,
-                "no data.productData array (not a products/search response)",
-            )
-        })?;
+        .ok_or_else(|| unrecognized(P, "no data.productData array (not a products/search response)"))?;
     let url_keyword = query_param(ctx.url, &["keyword"]);
-    let page_size =
-        u32::try_from(items.len()).map_err(|_| field(P, "productData", "too many items"))?;
+    let page_size = u32::try_from(items.len()).map_err(|_| field(P, "productData", "too many items"))?;
     let mut parsed = Parsed::default();
     for (i, item) in items.iter().enumerate() {
-        let item = item
-            .as_object()
-            .ok_or_else(|| field(P, "productData", format!("item {i} is not an object")))?;
-        let id = text(item, "productId")
-            .ok_or_else(|| field(P, "productId", format!("item {i} has none")))?;
+        let item = item.as_object().ok_or_else(|| field(P, "productData", format!("item {i} is not an object")))?;
+        let id = text(item, "productId").ok_or_else(|| field(P, "productId", format!("item {i} has none")))?;
         let title = text(item, "productName")
             .map(|t| collapse(&t))
             .ok_or_else(|| field(P, "productName", format!("item {id} has none")))?;
@@ -291,17 +225,9 @@ pub fn coupang_partners(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, Pa
         }
         let keyword = url_keyword.clone().or_else(|| text(item, "keyword"));
         if let Some(keyword) = keyword {
-            let rank = uint(item, "rank")
-                .and_then(|r| u32::try_from(r).ok())
-                .filter(|r| *r >= 1);
+            let rank = uint(item, "rank").and_then(|r| u32::try_from(r).ok()).filter(|r| *r >= 1);
             let position = rank.unwrap_or(i as u32 + 1);
-            parsed.ranks.push(search_rank(
-                &format!("coupang-partners:{keyword}"),
-                &keyword,
-                &p,
-                position,
-                page_size,
-            ));
+            parsed.ranks.push(search_rank(&format!("coupang-partners:{keyword}"), &keyword, &p, position, page_size));
         }
         parsed.products.push(p);
     }
@@ -331,11 +257,7 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
             (a.iter().collect(), vec![])
         }
         Value::Object(o) => {
-            let list = |k: &str| {
-                o.get(k)
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().collect::<Vec<_>>())
-            };
+            let list = |k: &str| o.get(k).and_then(Value::as_array).map(|a| a.iter().collect::<Vec<_>>());
             let one = |k: &str| o.get(k).filter(|x| x.is_object()).map(|x| vec![x]);
             let products = list("products")
                 .or_else(|| one("product"))
@@ -343,8 +265,7 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
                 .or_else(|| one("product_listing"));
             let variants = list("variants").or_else(|| one("variant"));
             // A bare product or product listing (the object without its wrapper) has its own variants.
-            let bare =
-                o.contains_key("variants") && o.contains_key("title") && o.contains_key("handle");
+            let bare = o.contains_key("variants") && o.contains_key("title") && o.contains_key("handle");
             match (products, variants) {
                 (Some(p), _) => (p, vec![]),
                 _ if bare => (vec![&v], vec![]),
@@ -353,9 +274,7 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
                     let keys: Vec<&str> = o.keys().map(String::as_str).take(5).collect();
                     return Err(unrecognized(
                         P,
-                        format!(
-                            "not a products, product listings or variants payload (keys {keys:?})"
-                        ),
+                        format!("not a products, product listings or variants payload (keys {keys:?})"),
                     ));
                 }
             }
@@ -363,18 +282,14 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
         _ => return Err(unrecognized(P, "not a JSON object or array")),
     };
     for (i, item) in products.iter().enumerate() {
-        let o = item
-            .as_object()
-            .ok_or_else(|| field(P, "products", format!("item {i} is not an object")))?;
+        let o = item.as_object().ok_or_else(|| field(P, "products", format!("item {i} is not an object")))?;
         let id = text(o, "id")
             .or_else(|| text(o, "product_id"))
             .ok_or_else(|| field(P, "id", format!("product {i} has none")))?;
         let title = text(o, "title")
             .map(|t| collapse(&t))
             .ok_or_else(|| field(P, "title", format!("product {id} has none")))?;
-        let url = text(o, "handle")
-            .map(|h| storefront(ctx.url, &format!("/products/{h}")))
-            .unwrap_or_default();
+        let url = text(o, "handle").map(|h| storefront(ctx.url, &format!("/products/{h}"))).unwrap_or_default();
         let mut p = product(id, url, title);
         p.brand = text(o, "vendor");
         p.category = text(o, "product_type");
@@ -390,33 +305,19 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
             .map(|a| a.iter().filter_map(Value::as_object).collect())
             .unwrap_or_default();
         // The product's price is its cheapest variant's (the lowest offer of the range).
-        let cheapest = vs
-            .iter()
-            .filter_map(|v| Some((num(v, "price")?, *v)))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, v)| v);
+        let cheapest =
+            vs.iter().filter_map(|v| Some((num(v, "price")?, *v))).min_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, v)| v);
         if let Some(v) = cheapest {
             if let Some(price) = text(v, "price") {
-                p.price = price_fact(
-                    P,
-                    &price,
-                    text(v, "compare_at_price").as_deref(),
-                    None,
-                    ctx.default_currency,
-                )?;
+                p.price = price_fact(P, &price, text(v, "compare_at_price").as_deref(), None, ctx.default_currency)?;
             }
             p.upc = text(v, "barcode").or_else(|| text(v, "sku"));
         }
-        let quantities: Vec<u64> = vs
-            .iter()
-            .filter_map(|v| uint(v, "inventory_quantity"))
-            .collect();
+        let quantities: Vec<u64> = vs.iter().filter_map(|v| uint(v, "inventory_quantity")).collect();
         if !quantities.is_empty() {
             p.stock = Some(quantities.iter().sum());
         }
-        let sells_when_out = vs
-            .iter()
-            .any(|v| text(v, "inventory_policy").as_deref() == Some("continue"));
+        let sells_when_out = vs.iter().any(|v| text(v, "inventory_policy").as_deref() == Some("continue"));
         p.in_stock = match o.get("available").and_then(Value::as_bool) {
             Some(a) => Some(a),
             None if !vs.is_empty() => Some(p.stock.unwrap_or(0) > 0 || sells_when_out),
@@ -425,9 +326,7 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
         parsed.products.push(p);
     }
     for (i, item) in variants.iter().enumerate() {
-        let v = item
-            .as_object()
-            .ok_or_else(|| field(P, "variants", format!("item {i} is not an object")))?;
+        let v = item.as_object().ok_or_else(|| field(P, "variants", format!("item {i} is not an object")))?;
         let vid = text(v, "id").ok_or_else(|| field(P, "id", format!("variant {i} has none")))?;
         // A variant payload has no product title: the variant is its own product, keyed under its parent.
         let id = match text(v, "product_id") {
@@ -441,18 +340,9 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
         p.upc = text(v, "barcode").or_else(|| text(v, "sku"));
         p.stock = uint(v, "inventory_quantity");
         let sells_when_out = text(v, "inventory_policy").as_deref() == Some("continue");
-        p.in_stock = v
-            .get("available")
-            .and_then(Value::as_bool)
-            .or(p.stock.map(|s| s > 0 || sells_when_out));
+        p.in_stock = v.get("available").and_then(Value::as_bool).or(p.stock.map(|s| s > 0 || sells_when_out));
         if let Some(price) = text(v, "price") {
-            p.price = price_fact(
-                P,
-                &price,
-                text(v, "compare_at_price").as_deref(),
-                None,
-                ctx.default_currency,
-            )?;
+            p.price = price_fact(P, &price, text(v, "compare_at_price").as_deref(), None, ctx.default_currency)?;
         }
         parsed.products.push(p);
     }
@@ -470,9 +360,7 @@ pub fn woocommerce(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseEr
     let items: Vec<&Obj> = match &v {
         Value::Array(a) => a.iter().filter_map(Value::as_object).collect(),
         // A batch response: deleted items are no longer on sale, so only created and updated ones count.
-        Value::Object(o)
-            if o.contains_key("create") || o.contains_key("update") || o.contains_key("delete") =>
-        {
+        Value::Object(o) if o.contains_key("create") || o.contains_key("update") || o.contains_key("delete") => {
             ["create", "update"]
                 .iter()
                 .filter_map(|k| o.get(*k).and_then(Value::as_array))
@@ -483,14 +371,9 @@ pub fn woocommerce(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseEr
         Value::Object(o) => vec![o],
         _ => return Err(unrecognized(P, "not a JSON object or array")),
     };
-    let is_item = |o: &Obj| {
-        o.contains_key("price") && o.contains_key("regular_price") && o.contains_key("permalink")
-    };
+    let is_item = |o: &Obj| o.contains_key("price") && o.contains_key("regular_price") && o.contains_key("permalink");
     if items.is_empty() && !matches!(&v, Value::Array(_)) || !items.iter().all(|o| is_item(o)) {
-        return Err(unrecognized(
-            P,
-            "not a products or variations payload (no price, regular_price and permalink)",
-        ));
+        return Err(unrecognized(P, "not a products or variations payload (no price, regular_price and permalink)"));
     }
     let mut parsed = Parsed::default();
     for o in items {
@@ -515,9 +398,7 @@ pub fn woocommerce(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseEr
                     .map(|a| {
                         a.iter()
                             .filter_map(Value::as_object)
-                            .filter_map(|a| {
-                                Some(format!("{}: {}", text(a, "name")?, text(a, "option")?))
-                            })
+                            .filter_map(|a| Some(format!("{}: {}", text(a, "name")?, text(a, "option")?)))
                             .collect()
                     })
                     .unwrap_or_default();
@@ -525,11 +406,7 @@ pub fn woocommerce(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseEr
                     Some(parent) => format!("{parent}:{id}"),
                     None => id,
                 };
-                let title = if attrs.is_empty() {
-                    format!("Variation {id}")
-                } else {
-                    attrs.join(", ")
-                };
+                let title = if attrs.is_empty() { format!("Variation {id}") } else { attrs.join(", ") };
                 (id, title)
             }
         };
@@ -557,13 +434,7 @@ pub fn woocommerce(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseEr
         p.stock = uint(o, "stock_quantity");
         p.in_stock = text(o, "stock_status").map(|s| s != "outofstock");
         if let Some(price) = text(o, "price") {
-            p.price = price_fact(
-                P,
-                &price,
-                text(o, "regular_price").as_deref(),
-                None,
-                ctx.default_currency,
-            )?;
+            p.price = price_fact(P, &price, text(o, "regular_price").as_deref(), None, ctx.default_currency)?;
         }
         parsed.products.push(p);
     }
@@ -575,18 +446,13 @@ mod tests {
     use super::*;
 
     fn ctx(url: &str) -> PageContext<'_> {
-        PageContext {
-            url,
-            content_type: Some("application/json"),
-            default_currency: Some("USD"),
-        }
+        PageContext { url, content_type: Some("application/json"), default_currency: Some("USD") }
     }
 
     #[test]
     fn naver_search_needs_the_keyword_and_strips_tags() {
         let body = r#"{"start":21,"display":20,"items":[{"productId":"1","title":"<b>반팔</b> 티","lprice":"34990","hprice":"","link":"https://x/1"}]}"#.as_bytes();
-        let err = naver_shopping(body, &ctx("https://openapi.naver.com/v1/search/shop.json"))
-            .expect_err("no keyword");
+        let err = naver_shopping(body, &ctx("https://openapi.naver.com/v1/search/shop.json")).expect_err("no keyword");
         assert!(err.to_string().contains("query"), "{err}");
         let parsed = naver_shopping(
             body,
@@ -595,38 +461,24 @@ mod tests {
         .expect("parses");
         assert_eq!(parsed.products[0].title, "반팔 티");
         let r = &parsed.ranks[0];
-        assert_eq!(
-            (r.position, r.page, r.page_size, r.keyword.as_deref()),
-            (21, 2, 20, Some("반팔"))
-        );
+        assert_eq!((r.position, r.page, r.page_size, r.keyword.as_deref()), (21, 2, 20, Some("반팔")));
     }
 
     #[test]
     fn shopify_uses_the_cheapest_variant_and_its_compare_at_price() {
         let body = br#"{"product":{"id":7,"title":"Shoe","handle":"shoe","variants":[{"price":"20.00","compare_at_price":"25.00","inventory_quantity":0,"inventory_policy":"deny"},{"price":"18.00","compare_at_price":"30.00","inventory_quantity":2}]}}"#;
-        let parsed = shopify(
-            body,
-            &ctx("https://s.myshopify.com/admin/api/2024-01/products/7.json"),
-        )
-        .expect("parses");
+        let parsed = shopify(body, &ctx("https://s.myshopify.com/admin/api/2024-01/products/7.json")).expect("parses");
         let p = &parsed.products[0];
         assert_eq!(p.url, "https://s.myshopify.com/products/shoe");
         let price = p.price.as_ref().expect("price");
-        assert_eq!(
-            (price.amount.as_str(), price.list_price.as_deref()),
-            ("18.00", Some("30.00"))
-        );
+        assert_eq!((price.amount.as_str(), price.list_price.as_deref()), ("18.00", Some("30.00")));
         assert_eq!((p.stock, p.in_stock), (Some(2), Some(true)));
     }
 
     #[test]
     fn shopify_without_a_default_currency_is_a_field_error() {
         let body = br#"{"product":{"id":7,"title":"Shoe","variants":[{"price":"20.00"}]}}"#;
-        let ctx = PageContext {
-            url: "https://s/admin/products/7.json",
-            content_type: None,
-            default_currency: None,
-        };
+        let ctx = PageContext { url: "https://s/admin/products/7.json", content_type: None, default_currency: None };
         let err = shopify(body, &ctx).expect_err("no currency");
         assert!(err.to_string().contains("currency"), "{err}");
     }
@@ -637,16 +489,10 @@ mod tests {
             woocommerce(b"[{\"id\":1,\"name\":\"Music\"}]", &ctx("https://x/")),
             Err(ParseError::Unrecognized { .. })
         ));
-        assert!(matches!(
-            shopify(b"{\"images\":[]}", &ctx("https://x/")),
-            Err(ParseError::Unrecognized { .. })
-        ));
-        assert!(matches!(
-            coupang_partners(b"not json", &ctx("https://x/")),
-            Err(ParseError::Unrecognized { .. })
-        ));
-        let err = coupang_partners(br#"{"rCode":"400","rMessage":"bad"}"#, &ctx("https://x/"))
-            .expect_err("error response");
+        assert!(matches!(shopify(b"{\"images\":[]}", &ctx("https://x/")), Err(ParseError::Unrecognized { .. })));
+        assert!(matches!(coupang_partners(b"not json", &ctx("https://x/")), Err(ParseError::Unrecognized { .. })));
+        let err =
+            coupang_partners(br#"{"rCode":"400","rMessage":"bad"}"#, &ctx("https://x/")).expect_err("error response");
         assert!(err.to_string().contains("rCode 400"), "{err}");
     }
 }

@@ -59,30 +59,19 @@ pub(crate) fn price_fact(
     currency: Option<&str>,
     default_currency: Option<&str>,
 ) -> Result<Option<PriceFact>, ParseError> {
-    let field = |reason: String| ParseError::Field {
-        parser,
-        field: "price",
-        reason,
-    };
-    let hints = PriceHints {
-        currency_hint: currency,
-        decimal_separator: None,
-        default_currency,
-    };
+    let field = |reason: String| ParseError::Field { parser, field: "price", reason };
+    let hints = PriceHints { currency_hint: currency, decimal_separator: None, default_currency };
     let Some(price) = parse_price(raw, &hints).map_err(|e| field(format!("{raw:?}: {e}")))? else {
         return Ok(None);
     };
     if price.per_unit {
         return Ok(None);
     }
-    let iso = price.currency.clone().ok_or_else(|| {
-        field(format!(
-            "no currency for {raw:?} (set the source's default currency)"
-        ))
-    })?;
-    let minor_units = price
-        .minor_units
-        .ok_or_else(|| field(format!("{raw:?} has no exact minor units in {iso}")))?;
+    let iso = price
+        .currency
+        .clone()
+        .ok_or_else(|| field(format!("no currency for {raw:?} (set the source's default currency)")))?;
+    let minor_units = price.minor_units.ok_or_else(|| field(format!("{raw:?} has no exact minor units in {iso}")))?;
     let mut fact = PriceFact {
         amount: price.amount.to_string(),
         currency: iso.clone(),
@@ -116,10 +105,7 @@ mod tests {
 
     #[test]
     fn strips_highlight_tags_from_titles() {
-        assert_eq!(
-            strip_tags("남여공용 <b>반팔티셔츠</b>  BLACK &amp; WHITE"),
-            "남여공용 반팔티셔츠 BLACK & WHITE"
-        );
+        assert_eq!(strip_tags("남여공용 <b>반팔티셔츠</b>  BLACK &amp; WHITE"), "남여공용 반팔티셔츠 BLACK & WHITE");
     }
 
     #[test]
@@ -130,25 +116,12 @@ mod tests {
 
     #[test]
     fn a_price_keeps_a_higher_list_price_in_the_same_currency() {
-        let p = price_fact("t", "8,390원", Some("11,900원"), None, Some("KRW"))
-            .expect("ok")
-            .expect("price");
-        assert_eq!(
-            (p.amount.as_str(), p.currency.as_str(), p.minor_units),
-            ("8390", "KRW", 8390)
-        );
-        assert_eq!(
-            (p.list_price.as_deref(), p.list_price_minor),
-            (Some("11900"), Some(11900))
-        );
-        let p = price_fact("t", "9.00", Some("9.00"), Some("USD"), None)
-            .expect("ok")
-            .expect("price");
+        let p = price_fact("t", "8,390원", Some("11,900원"), None, Some("KRW")).expect("ok").expect("price");
+        assert_eq!((p.amount.as_str(), p.currency.as_str(), p.minor_units), ("8390", "KRW", 8390));
+        assert_eq!((p.list_price.as_deref(), p.list_price_minor), (Some("11900"), Some(11900)));
+        let p = price_fact("t", "9.00", Some("9.00"), Some("USD"), None).expect("ok").expect("price");
         assert_eq!(p.list_price, None);
         assert!(price_fact("t", "12.50", None, None, None).is_err());
-        assert_eq!(
-            price_fact("t", "n/a", None, None, Some("USD")).expect("ok"),
-            None
-        );
+        assert_eq!(price_fact("t", "n/a", None, None, Some("USD")).expect("ok"), None);
     }
 }

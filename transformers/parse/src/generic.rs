@@ -30,11 +30,7 @@ fn sel(s: &str) -> Option<Selector> {
 }
 
 fn field(field: &'static str, reason: impl Into<String>) -> ParseError {
-    ParseError::Field {
-        parser: NAME,
-        field,
-        reason: reason.into(),
-    }
+    ParseError::Field { parser: NAME, field, reason: reason.into() }
 }
 
 /// The schema.org type names of a node (`@type` string or array, or a microdata itemtype URL's last part).
@@ -51,14 +47,7 @@ fn is_type(v: &Value, names: &[&str]) -> bool {
     types(v).iter().any(|t| names.contains(&t.as_str()))
 }
 
-const PRODUCT: &[&str] = &[
-    "Product",
-    "ProductGroup",
-    "IndividualProduct",
-    "ProductModel",
-    "Vehicle",
-    "Book",
-];
+const PRODUCT: &[&str] = &["Product", "ProductGroup", "IndividualProduct", "ProductModel", "Vehicle", "Book"];
 
 /// A text value: a string or number, or the `name`/`@value` of an object; first of an array.
 fn text(v: Option<&Value>) -> Option<String> {
@@ -76,9 +65,9 @@ fn url_value(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
         Value::Array(a) => a.iter().find_map(|x| url_value(Some(x))),
-        Value::Object(o) => url_value(o.get("url"))
-            .or_else(|| url_value(o.get("contentUrl")))
-            .or_else(|| url_value(o.get("@id"))),
+        Value::Object(o) => {
+            url_value(o.get("url")).or_else(|| url_value(o.get("contentUrl"))).or_else(|| url_value(o.get("@id")))
+        }
         _ => None,
     }
 }
@@ -108,10 +97,7 @@ fn json_ld(doc: &Html) -> Vec<Value> {
                 if let Some(graph) = o.remove("@graph") {
                     push(graph, nodes);
                 }
-                if let Some(main) = o
-                    .get("mainEntity")
-                    .filter(|m| is_type(m, PRODUCT) || is_type(m, &["ItemList"]))
-                {
+                if let Some(main) = o.get("mainEntity").filter(|m| is_type(m, PRODUCT) || is_type(m, &["ItemList"])) {
                     push(main.clone(), nodes);
                 }
                 if !o.is_empty() {
@@ -151,21 +137,14 @@ fn microdata_value(el: ElementRef<'_>) -> String {
 fn microdata_item(el: ElementRef<'_>) -> Value {
     let mut props = Map::new();
     if let Some(t) = el.value().attr("itemtype") {
-        props.insert(
-            "@type".into(),
-            json!(t.split_whitespace().collect::<Vec<_>>()),
-        );
+        props.insert("@type".into(), json!(t.split_whitespace().collect::<Vec<_>>()));
     }
     fn walk(el: ElementRef<'_>, props: &mut Map<String, Value>) {
         for child in el.children().filter_map(ElementRef::wrap) {
             let v = child.value();
             let scoped = v.attr("itemscope").is_some();
             if let Some(names) = v.attr("itemprop") {
-                let value = if scoped {
-                    microdata_item(child)
-                } else {
-                    Value::String(microdata_value(child))
-                };
+                let value = if scoped { microdata_item(child) } else { Value::String(microdata_value(child)) };
                 for name in names.split_whitespace() {
                     // Keep only the last path part of URL-named properties.
                     let name = name.rsplit(['/', '#']).next().unwrap_or(name).to_string();
@@ -279,10 +258,7 @@ fn offers(product: &Value) -> Vec<OfferText> {
         for spec in as_list(o.get("priceSpecification")) {
             let kind = url_value(spec.get("priceType")).unwrap_or_default();
             let p = text(spec.get("price"));
-            if kind.ends_with("ListPrice")
-                || kind.ends_with("StrikethroughPrice")
-                || kind.ends_with("MSRP")
-            {
+            if kind.ends_with("ListPrice") || kind.ends_with("StrikethroughPrice") || kind.ends_with("MSRP") {
                 list = list.or(p);
             } else if spec_price.is_none() {
                 spec_price = p;
@@ -292,9 +268,7 @@ fn offers(product: &Value) -> Vec<OfferText> {
         let price = if is_type(o, &["AggregateOffer"]) {
             text(o.get("lowPrice")).or_else(|| text(o.get("price")))
         } else {
-            text(o.get("price"))
-                .or(spec_price)
-                .or_else(|| text(o.get("lowPrice")))
+            text(o.get("price")).or(spec_price).or_else(|| text(o.get("lowPrice")))
         };
         if let Some(price) = price {
             out.push((price, list, currency.or(spec_currency), availability));
@@ -310,9 +284,7 @@ fn offers(product: &Value) -> Vec<OfferText> {
 }
 
 fn from_node(p: &Value, ctx: &PageContext<'_>) -> Found {
-    let gtin = ["gtin13", "gtin", "gtin14", "gtin12", "gtin8", "isbn"]
-        .iter()
-        .find_map(|k| text(p.get(*k)));
+    let gtin = ["gtin13", "gtin", "gtin14", "gtin12", "gtin8", "isbn"].iter().find_map(|k| text(p.get(*k)));
     // The lowest current offer; its availability goes with it.
     let hints_currency = ctx.default_currency;
     let mut best: Option<(f64, OfferText)> = None;
@@ -337,18 +309,10 @@ fn from_node(p: &Value, ctx: &PageContext<'_>) -> Found {
         brand: text(p.get("brand")).or_else(|| text(p.get("manufacturer"))),
         category: text(p.get("category")),
         image: url_value(p.get("image")),
-        availability: best
-            .as_ref()
-            .and_then(|(_, o)| o.3.clone())
-            .or(any_availability),
+        availability: best.as_ref().and_then(|(_, o)| o.3.clone()).or(any_availability),
         price: best.map(|(_, o)| (o.0, o.1, o.2)),
-        rating: rating.and_then(|r| {
-            Some((
-                text(r.get("ratingValue"))?,
-                num(r.get("bestRating")),
-                num(r.get("worstRating")),
-            ))
-        }),
+        rating: rating
+            .and_then(|r| Some((text(r.get("ratingValue"))?, num(r.get("bestRating")), num(r.get("worstRating"))))),
         rating_count: rating
             .and_then(|r| text(r.get("ratingCount")).or_else(|| text(r.get("reviewCount"))))
             .and_then(|c| parse_count(&c)),
@@ -357,9 +321,8 @@ fn from_node(p: &Value, ctx: &PageContext<'_>) -> Found {
 
 fn from_meta(m: &Map<String, Value>) -> Found {
     let get = |k: &str| text(m.get(k));
-    let price = get("product:sale_price:amount")
-        .or_else(|| get("product:price:amount"))
-        .or_else(|| get("og:price:amount"));
+    let price =
+        get("product:sale_price:amount").or_else(|| get("product:price:amount")).or_else(|| get("og:price:amount"));
     let currency = get("product:sale_price:currency")
         .or_else(|| get("product:price:currency"))
         .or_else(|| get("og:price:currency"));
@@ -397,18 +360,10 @@ fn from_fallbacks(doc: &Html) -> Found {
             .map(|e| collapse(&e.text().collect::<String>()))
             .filter(|t| !t.is_empty())
     };
-    let price = sel("[itemprop=price]")
-        .and_then(|s| doc.select(&s).next())
-        .map(microdata_value)
-        .filter(|p| !p.is_empty());
-    let currency = sel("[itemprop=priceCurrency]")
-        .and_then(|s| doc.select(&s).next())
-        .map(microdata_value);
-    Found {
-        title: first_text("h1"),
-        price: price.map(|p| (p, None, currency)),
-        ..Found::default()
-    }
+    let price =
+        sel("[itemprop=price]").and_then(|s| doc.select(&s).next()).map(microdata_value).filter(|p| !p.is_empty());
+    let currency = sel("[itemprop=priceCurrency]").and_then(|s| doc.select(&s).next()).map(microdata_value);
+    Found { title: first_text("h1"), price: price.map(|p| (p, None, currency)), ..Found::default() }
 }
 
 fn resolve(base: &Url, href: &str) -> Option<Url> {
@@ -448,10 +403,7 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
             else {
                 continue;
             };
-            let position = num(el.get("position"))
-                .filter(|p| *p >= 1.0)
-                .map(|p| p as u32)
-                .unwrap_or(i as u32 + 1);
+            let position = num(el.get("position")).filter(|p| *p >= 1.0).map(|p| p as u32).unwrap_or(i as u32 + 1);
             let name = text(item.get("name")).or_else(|| text(el.get("name")));
             let image = url_value(item.get("image")).or_else(|| url_value(el.get("image")));
             list_items.push((position, url, name, image, item));
@@ -463,10 +415,7 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
             .is_some_and(|u| list_items.iter().any(|(_, l, ..)| same_page(l, &u)))
     };
     let pick = |nodes: &[Value]| -> Option<Value> {
-        let candidates: Vec<&Value> = nodes
-            .iter()
-            .filter(|n| is_type(n, PRODUCT) && !in_list(n))
-            .collect();
+        let candidates: Vec<&Value> = nodes.iter().filter(|n| is_type(n, PRODUCT) && !in_list(n)).collect();
         let on_page = |n: &&&Value| {
             url_value(n.get("url"))
                 .and_then(|u| resolve(&page_url, &u))
@@ -505,45 +454,23 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
         found = found.or(from_node(p, ctx));
     }
     let found = found.or(meta_found).or(from_fallbacks(&doc));
-    let title = found
-        .title
-        .clone()
-        .ok_or_else(|| field("title", "no name in structured data, no og:title, no h1"))?;
-    let url = found
-        .url
-        .as_deref()
-        .and_then(|u| resolve(&page_url, u))
-        .unwrap_or_else(|| canonical.clone());
+    let title = found.title.clone().ok_or_else(|| field("title", "no name in structured data, no og:title, no h1"))?;
+    let url = found.url.as_deref().and_then(|u| resolve(&page_url, u)).unwrap_or_else(|| canonical.clone());
     let product_id = found
         .sku
         .clone()
         .or_else(|| found.gtin.clone())
         .or_else(|| found.id.clone())
         .or_else(|| id_from_url(&canonical))
-        .ok_or_else(|| {
-            field(
-                "product_id",
-                format!("no sku, gtin or productID, and no usable URL in {canonical}"),
-            )
-        })?;
-    let category = found
-        .category
-        .clone()
-        .or_else(|| breadcrumb_category(&ld, &url, &title));
+        .ok_or_else(|| field("product_id", format!("no sku, gtin or productID, and no usable URL in {canonical}")))?;
+    let category = found.category.clone().or_else(|| breadcrumb_category(&ld, &url, &title));
     let price = match &found.price {
-        Some((raw, list, currency)) => price_fact(
-            NAME,
-            raw,
-            list.as_deref(),
-            currency.as_deref().or(ctx.default_currency),
-            ctx.default_currency,
-        )?,
+        Some((raw, list, currency)) => {
+            price_fact(NAME, raw, list.as_deref(), currency.as_deref().or(ctx.default_currency), ctx.default_currency)?
+        }
         None => None,
     };
-    let rating = found
-        .rating
-        .as_ref()
-        .and_then(|(v, best, worst)| parse_rating(v, *best, *worst));
+    let rating = found.rating.as_ref().and_then(|(v, best, worst)| parse_rating(v, *best, *worst));
     let availability = found.availability.as_deref().and_then(parse_availability);
     let product = ProductFact {
         product_id,
@@ -557,17 +484,10 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
         rating_scale: rating.as_ref().map(|r| r.scale),
         in_stock: availability.as_ref().map(|a| a.in_stock),
         stock: availability.as_ref().and_then(|a| a.stock),
-        image_url: found
-            .image
-            .as_deref()
-            .and_then(|i| resolve(&page_url, i))
-            .map(|u| u.to_string()),
+        image_url: found.image.as_deref().and_then(|i| resolve(&page_url, i)).map(|u| u.to_string()),
         price,
     };
-    Ok(Parsed {
-        products: vec![product],
-        ranks: vec![],
-    })
+    Ok(Parsed { products: vec![product], ranks: vec![] })
 }
 
 /// The last breadcrumb before the product itself, skipping the home link.
@@ -585,10 +505,7 @@ fn breadcrumb_category(ld: &[Value], product_url: &Url, title: &str) -> Option<S
     items.sort_by(|a, b| a.0.total_cmp(&b.0));
     let is_product = |(_, name, url): &(f64, String, Option<String>)| {
         name == title
-            || url
-                .as_deref()
-                .and_then(|u| product_url.join(u).ok())
-                .is_some_and(|u| same_page(&u, product_url))
+            || url.as_deref().and_then(|u| product_url.join(u).ok()).is_some_and(|u| same_page(&u, product_url))
     };
     if items.last().is_some_and(is_product) {
         items.pop();
@@ -613,10 +530,7 @@ fn listing(items: &[ListItem<'_>], ld: &[Value], page_url: &Url, canonical: &Url
         .unwrap_or(1);
     let (list_kind, list_id) = match &keyword {
         Some(k) => ("search", format!("search:{k}")),
-        None => (
-            "category",
-            id_from_url(canonical).unwrap_or_else(|| canonical.to_string()),
-        ),
+        None => ("category", id_from_url(canonical).unwrap_or_else(|| canonical.to_string())),
     };
     let page_size = u32::try_from(items.len()).unwrap_or(u32::MAX).max(1);
     let products_by_url: Vec<(Url, &Value)> = ld
@@ -637,16 +551,9 @@ fn listing(items: &[ListItem<'_>], ld: &[Value], page_url: &Url, canonical: &Url
             .or(is_type(item, PRODUCT).then_some(*item));
         let rating = detail.and_then(|d| d.get("aggregateRating"));
         let parsed_rating = rating.and_then(|r| {
-            parse_rating(
-                &text(r.get("ratingValue"))?,
-                num(r.get("bestRating")),
-                num(r.get("worstRating")),
-            )
+            parse_rating(&text(r.get("ratingValue"))?, num(r.get("bestRating")), num(r.get("worstRating")))
         });
-        if let Some(title) = name
-            .clone()
-            .or_else(|| detail.and_then(|d| text(d.get("name"))))
-        {
+        if let Some(title) = name.clone().or_else(|| detail.and_then(|d| text(d.get("name")))) {
             parsed.products.push(ProductFact {
                 product_id: product_id.clone(),
                 url: url.to_string(),
@@ -684,11 +591,7 @@ mod tests {
     use super::*;
 
     fn ctx(url: &str) -> PageContext<'_> {
-        PageContext {
-            url,
-            content_type: Some("text/html"),
-            default_currency: None,
-        }
+        PageContext { url, content_type: Some("text/html"), default_currency: None }
     }
 
     #[test]
@@ -701,25 +604,14 @@ mod tests {
    "priceSpecification":[{"@type":"UnitPriceSpecification","priceType":"https://schema.org/StrikethroughPrice","price":"99.90","priceCurrency":"EUR"}]},
   "aggregateRating":{"@type":"AggregateRating","ratingValue":"9","bestRating":"10","reviewCount":"12"},
   "isRelatedTo":{"@type":"Product","name":"Sock","offers":{"price":"1.00","priceCurrency":"EUR"}}}]}</script></head><body><h1>Shoe</h1></body></html>"#;
-        let parsed =
-            parse(html.as_bytes(), &ctx("https://shop.example/p/shoe?x=1")).expect("parses");
+        let parsed = parse(html.as_bytes(), &ctx("https://shop.example/p/shoe?x=1")).expect("parses");
         assert_eq!(parsed.products.len(), 1);
         let p = &parsed.products[0];
-        assert_eq!(
-            (p.product_id.as_str(), p.title.as_str(), p.brand.as_deref()),
-            ("S-1", "Shoe", Some("Acme"))
-        );
-        assert_eq!(
-            (p.rating, p.rating_count, p.in_stock),
-            (Some(4.5), Some(12), Some(true))
-        );
+        assert_eq!((p.product_id.as_str(), p.title.as_str(), p.brand.as_deref()), ("S-1", "Shoe", Some("Acme")));
+        assert_eq!((p.rating, p.rating_count, p.in_stock), (Some(4.5), Some(12), Some(true)));
         let price = p.price.as_ref().expect("price");
         assert_eq!(
-            (
-                price.amount.as_str(),
-                price.currency.as_str(),
-                price.list_price.as_deref()
-            ),
+            (price.amount.as_str(), price.currency.as_str(), price.list_price.as_deref()),
             ("79.90", "EUR", Some("99.90"))
         );
     }
@@ -736,11 +628,7 @@ mod tests {
 
     #[test]
     fn a_page_without_products_is_refused() {
-        let err = parse(
-            b"<html><h1>About us</h1></html>",
-            &ctx("https://shop.example/about"),
-        )
-        .expect_err("refused");
+        let err = parse(b"<html><h1>About us</h1></html>", &ctx("https://shop.example/about")).expect_err("refused");
         assert!(matches!(err, ParseError::Unrecognized { .. }), "{err}");
     }
 }

@@ -98,11 +98,7 @@ mod tests {
         let kinds: Vec<&str> = lines.iter().filter_map(|l| l["kind"].as_str()).collect();
         assert_eq!(kinds, vec!["product", "price", "rank"]);
         assert_eq!(
-            (
-                lines[0]["title"].as_str(),
-                lines[0]["rating"].as_f64(),
-                lines[0]["rating_count"].as_u64()
-            ),
+            (lines[0]["title"].as_str(), lines[0]["rating"].as_f64(), lines[0]["rating_count"].as_u64()),
             (Some("T"), Some(4.5), Some(3))
         );
         assert_eq!(

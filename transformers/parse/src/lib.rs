@@ -95,11 +95,7 @@ pub enum ParseError {
     #[error("{parser}: the page is not one this parser knows ({what})")]
     Unrecognized { parser: &'static str, what: String },
     #[error("{parser}: {field}: {reason}")]
-    Field {
-        parser: &'static str,
-        field: &'static str,
-        reason: String,
-    },
+    Field { parser: &'static str, field: &'static str, reason: String },
     #[error("{parser}: the body is not valid UTF-8 text")]
     Encoding { parser: &'static str },
 }
@@ -111,11 +107,7 @@ impl ParseError {
 }
 
 /// Parse one page or payload with the configured parser.
-pub fn parse(
-    config: &ParserConfig,
-    body: &[u8],
-    ctx: &PageContext<'_>,
-) -> Result<Parsed, ParseError> {
+pub fn parse(config: &ParserConfig, body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     match config {
         ParserConfig::BooksToscrape => books::parse(body, ctx),
         ParserConfig::Generic => generic::parse(body, ctx),
@@ -137,23 +129,13 @@ mod tests {
         let c: ParserConfig = serde_json::from_str(r#"{"type":"generic"}"#).expect("generic");
         assert_eq!(c.name(), "generic");
         let c: ParserConfig =
-            serde_json::from_str(r#"{"type":"site_rules","title":"h2.t","price":".p"}"#)
-                .expect("rules");
+            serde_json::from_str(r#"{"type":"site_rules","title":"h2.t","price":".p"}"#).expect("rules");
         assert!(c.validate().is_empty(), "{:?}", c.validate());
-        for t in [
-            "books_toscrape",
-            "naver_shopping",
-            "naver_smartstore",
-            "coupang_partners",
-            "shopify",
-            "woocommerce",
-        ] {
+        for t in ["books_toscrape", "naver_shopping", "naver_smartstore", "coupang_partners", "shopify", "woocommerce"]
+        {
             let c: ParserConfig = serde_json::from_str(&format!(r#"{{"type":"{t}"}}"#)).expect(t);
             assert_eq!(c.name(), t);
         }
-        assert!(serde_json::from_str::<ParserConfig>(
-            r#"{"type":"site_rules","title":"h1","nope":1}"#
-        )
-        .is_err());
+        assert!(serde_json::from_str::<ParserConfig>(r#"{"type":"site_rules","title":"h1","nope":1}"#).is_err());
     }
 }

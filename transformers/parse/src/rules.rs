@@ -94,10 +94,7 @@ impl SiteRules {
             }
         }
         if self.title.is_none() && self.listing_items.is_none() {
-            problems.push(
-                "site_rules: set `title` and `price` (product pages) or `listing_items` (listings)"
-                    .into(),
-            );
+            problems.push("site_rules: set `title` and `price` (product pages) or `listing_items` (listings)".into());
         }
         if self.title.is_some() != self.price.is_some() {
             problems.push("site_rules: `title` and `price` go together".into());
@@ -129,10 +126,7 @@ impl SiteRules {
 fn compile(rule: &str) -> Result<Rule, String> {
     let (sel, attr) = match rule.rsplit_once('@') {
         Some((s, a))
-            if !a.trim().is_empty()
-                && a.trim()
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c)) =>
+            if !a.trim().is_empty() && a.trim().chars().all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c)) =>
         {
             (s.trim(), Some(a.trim().to_string()))
         }
@@ -151,19 +145,13 @@ fn value(el: ElementRef<'_>, attr: Option<&str>) -> Option<String> {
 }
 
 fn config_error(e: String) -> ParseError {
-    ParseError::Field {
-        parser: NAME,
-        field: "config",
-        reason: e,
-    }
+    ParseError::Field { parser: NAME, field: "config", reason: e }
 }
 
 fn read(root: ElementRef<'_>, rule: Option<&String>) -> Result<Option<String>, ParseError> {
     let Some(rule) = rule else { return Ok(None) };
     let r = compile(rule).map_err(config_error)?;
-    Ok(root
-        .select(&r.selector)
-        .find_map(|el| value(el, r.attr.as_deref())))
+    Ok(root.select(&r.selector).find_map(|el| value(el, r.attr.as_deref())))
 }
 
 pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
@@ -175,27 +163,21 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
     })?;
     let doc = Html::parse_document(html);
     let root = doc.root_element();
-    let field = |f: &'static str, reason: String| ParseError::Field {
-        parser: NAME,
-        field: f,
-        reason,
-    };
+    let field = |f: &'static str, reason: String| ParseError::Field { parser: NAME, field: f, reason };
     let currency = rules.currency.as_deref().or(ctx.default_currency);
 
     let title = read(root, rules.title.as_ref())?;
     if let (Some(title), Some(price_rule)) = (title, rules.price.as_ref()) {
-        let raw_price = read(root, Some(price_rule))?
-            .ok_or_else(|| field("price", format!("{price_rule:?} matches nothing")))?;
+        let raw_price =
+            read(root, Some(price_rule))?.ok_or_else(|| field("price", format!("{price_rule:?} matches nothing")))?;
         let list = read(root, rules.list_price.as_ref())?;
         let price = price_fact(NAME, &raw_price, list.as_deref(), currency, currency)?
             .ok_or_else(|| field("price", format!("no price in {raw_price:?}")))?;
         let canonical_rule = rules.canonical.clone();
         let canonical = match canonical_rule {
             Some(r) => read(root, Some(&r))?,
-            None => read(root, Some(&"link[rel=canonical] @href".to_string()))?.or(read(
-                root,
-                Some(&"meta[property='og:url'] @content".to_string()),
-            )?),
+            None => read(root, Some(&"link[rel=canonical] @href".to_string()))?
+                .or(read(root, Some(&"meta[property='og:url'] @content".to_string()))?),
         }
         .and_then(|u| page_url.join(&u).ok())
         .unwrap_or_else(|| page_url.clone());
@@ -204,16 +186,12 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
                 Ok(u) => id_from_url(&u).unwrap_or(id),
                 Err(_) => id,
             },
-            None => id_from_url(&canonical)
-                .ok_or_else(|| field("product_id", format!("no id in {canonical}")))?,
+            None => id_from_url(&canonical).ok_or_else(|| field("product_id", format!("no id in {canonical}")))?,
         };
-        let rating = read(root, rules.rating.as_ref())?
-            .and_then(|r| parse_rating(&r, rules.rating_best, None));
+        let rating = read(root, rules.rating.as_ref())?.and_then(|r| parse_rating(&r, rules.rating_best, None));
         let rating_count = read(root, rules.rating_count.as_ref())?.and_then(|c| parse_count(&c));
         let availability = read(root, rules.stock.as_ref())?.and_then(|s| parse_availability(&s));
-        let image = read(root, rules.image.as_ref())?
-            .and_then(|i| page_url.join(&i).ok())
-            .map(|u| u.to_string());
+        let image = read(root, rules.image.as_ref())?.and_then(|i| page_url.join(&i).ok()).map(|u| u.to_string());
         return Ok(Parsed {
             products: vec![ProductFact {
                 product_id,
@@ -238,10 +216,7 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
         let link_rule = rules.item_link.clone().unwrap_or_else(|| "a @href".into());
         let link = compile(&link_rule).map_err(config_error)?;
         let param = |names: &[&str]| {
-            page_url
-                .query_pairs()
-                .find(|(k, _)| names.contains(&k.as_ref()))
-                .map(|(_, v)| v.to_string())
+            page_url.query_pairs().find(|(k, _)| names.contains(&k.as_ref())).map(|(_, v)| v.to_string())
         };
         let keyword = match &rules.keyword_param {
             Some(p) => param(&[p.as_str()]),
@@ -267,10 +242,7 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
         };
         let mut parsed = Parsed::default();
         for (i, el) in elements.into_iter().enumerate() {
-            let Some(href) = el
-                .select(&link.selector)
-                .find_map(|a| value(a, link.attr.as_deref()))
-            else {
+            let Some(href) = el.select(&link.selector).find_map(|a| value(a, link.attr.as_deref())) else {
                 continue;
             };
             let Ok(url) = page_url.join(&href) else {
@@ -283,10 +255,7 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
                 .map_err(|e| field("position", e.to_string()))?;
             let title = match &rules.item_title {
                 Some(r) => read(el, Some(r))?,
-                None => el
-                    .select(&link.selector)
-                    .next()
-                    .and_then(|a| value(a, None)),
+                None => el.select(&link.selector).next().and_then(|a| value(a, None)),
             };
             if let Some(title) = title {
                 let price = match read(el, rules.item_price.as_ref())? {
@@ -323,10 +292,7 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
         return Ok(parsed);
     }
     let rule = rules.title.as_deref().unwrap_or_default();
-    Err(ParseError::Unrecognized {
-        parser: NAME,
-        what: format!("the title rule {rule:?} matches nothing"),
-    })
+    Err(ParseError::Unrecognized { parser: NAME, what: format!("the title rule {rule:?} matches nothing") })
 }
 
 #[cfg(test)]
@@ -347,38 +313,24 @@ mod tests {
             default_currency: Some("KRW"),
         };
         let parsed = parse(&r, html.as_bytes(), &ctx).expect("parses");
-        let got: Vec<(u32, &str)> = parsed
-            .ranks
-            .iter()
-            .map(|r| (r.position, r.product_id.as_str()))
-            .collect();
+        let got: Vec<(u32, &str)> = parsed.ranks.iter().map(|r| (r.position, r.product_id.as_str())).collect();
         assert_eq!(got, vec![(5, "s.example/p/1"), (6, "s.example/p/2")]);
         assert_eq!(parsed.ranks[0].keyword.as_deref(), Some("shoe"));
-        assert_eq!(
-            parsed.products[0].price.as_ref().map(|p| p.minor_units),
-            Some(1000)
-        );
+        assert_eq!(parsed.products[0].price.as_ref().map(|p| p.minor_units), Some(1000));
     }
 
     #[test]
     fn bad_rules_are_reported_by_field() {
         let r = rules(r#"{"title":"h1[","price":".p"}"#);
         let problems = r.validate();
-        assert!(
-            problems.iter().any(|p| p.starts_with("site_rules.title")),
-            "{problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.starts_with("site_rules.title")), "{problems:?}");
         assert!(serde_json::from_str::<SiteRules>(r#"{"titel":"h1"}"#).is_err());
     }
 
     #[test]
     fn a_page_the_rules_do_not_match_is_refused() {
         let r = rules(r#"{"title":"h1.name","price":".price"}"#);
-        let ctx = PageContext {
-            url: "https://s.example/x",
-            content_type: None,
-            default_currency: Some("KRW"),
-        };
+        let ctx = PageContext { url: "https://s.example/x", content_type: None, default_currency: Some("KRW") };
         let err = parse(&r, b"<h2>nothing</h2>", &ctx).expect_err("refused");
         assert!(err.to_string().contains("h1.name"), "{err}");
     }

@@ -36,54 +36,36 @@ fn run(dir: &Path) -> Result<usize, String> {
     };
     let case = read_json("case.json")?;
     let expected = read_json("expected.json")?;
-    let config: ParserConfig = serde_json::from_value(case["parser"].clone())
-        .map_err(|e| format!("case.json parser: {e}"))?;
+    let config: ParserConfig =
+        serde_json::from_value(case["parser"].clone()).map_err(|e| format!("case.json parser: {e}"))?;
     let problems = config.validate();
     if !problems.is_empty() {
         return Err(format!("invalid parser config: {problems:?}"));
     }
     let url = case["url"].as_str().ok_or("case.json: no url")?;
-    let ctx = PageContext {
-        url,
-        content_type: None,
-        default_currency: case["default_currency"].as_str(),
-    };
+    let ctx = PageContext { url, content_type: None, default_currency: case["default_currency"].as_str() };
     let body = input(dir)?;
     let result = parse(&config, &body, &ctx);
     if let Some(want) = expected["error"].as_str() {
         return match result {
             Err(e) if e.to_string().contains(want) => Ok(0),
-            Err(e) => Err(format!(
-                "refused with {e:?}, expected a reason containing {want:?}"
-            )),
-            Ok(parsed) => Err(format!(
-                "parsed {} products, expected a refusal ({want})",
-                parsed.products.len()
-            )),
+            Err(e) => Err(format!("refused with {e:?}, expected a reason containing {want:?}")),
+            Ok(parsed) => Err(format!("parsed {} products, expected a refusal ({want})", parsed.products.len())),
         };
     }
     let parsed = result.map_err(|e| format!("refused: {e}"))?;
     let actual = facts_to_json_lines(&parsed);
-    let want = expected["facts"]
-        .as_array()
-        .ok_or("expected.json: no facts")?;
+    let want = expected["facts"].as_array().ok_or("expected.json: no facts")?;
     let mut errors = vec![];
     if actual.len() != want.len() {
         let kinds: Vec<&str> = actual.iter().filter_map(|f| f["kind"].as_str()).collect();
-        errors.push(format!(
-            "{} facts, expected {} (got kinds {kinds:?})",
-            actual.len(),
-            want.len()
-        ));
+        errors.push(format!("{} facts, expected {} (got kinds {kinds:?})", actual.len(), want.len()));
     }
     for (i, (w, a)) in want.iter().zip(&actual).enumerate() {
         let Some(w) = w.as_object() else { continue };
         for (key, value) in w {
             if !same(value, &a[key]) {
-                errors.push(format!(
-                    "fact {i} ({}) {key}: expected {value}, got {}",
-                    a["kind"], a[key]
-                ));
+                errors.push(format!("fact {i} ({}) {key}: expected {value}, got {}", a["kind"], a[key]));
             }
         }
     }
@@ -106,20 +88,11 @@ fn golden_cases() {
     assert!(dirs.len() >= 30, "only {} golden cases", dirs.len());
     let mut failures = vec![];
     for dir in &dirs {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+        let name = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         match run(dir) {
             Ok(n) => println!("ok   {name} ({n} facts)"),
             Err(e) => failures.push(format!("{name}:\n    {e}")),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} golden cases failed:\n{}",
-        failures.len(),
-        dirs.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} golden cases failed:\n{}", failures.len(), dirs.len(), failures.join("\n"));
 }

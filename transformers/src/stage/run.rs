@@ -43,7 +43,8 @@ pub async fn run(
     let producer = Producer::new(&endpoints.kafka_brokers)?;
     let codec = Codec::new(&endpoints.schema_registry_url);
     let consumer = Arc::new(TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &topics.raw_topics())?);
-    let dead_letters = DeadLetters { producer: producer.clone(), codec: codec.clone(), topic: topics.dlq_transform.clone() };
+    let dead_letters =
+        DeadLetters { producer: producer.clone(), codec: codec.clone(), topic: topics.dlq_transform.clone() };
     let ctx = Arc::new(Ctx {
         sources: cfg.sources.iter().map(|(k, v)| (k.clone(), Arc::new(v.clone()))).collect(),
         producer,
@@ -93,13 +94,25 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
         .await
         {
             Ok(r) => r,
-            Err(e) => return Outcome::Failed(failure(ErrorClass::Bug, format!("the parser panicked: {e}"), None, Some(parser_name))),
+            Err(e) => {
+                return Outcome::Failed(failure(
+                    ErrorClass::Bug,
+                    format!("the parser panicked: {e}"),
+                    None,
+                    Some(parser_name),
+                ))
+            }
         }
     };
     let parsed = match parsed {
         Ok(p) => p,
         Err(e) => {
-            return Outcome::Failed(failure(ErrorClass::BadData, format!("{e} ({})", raw.final_url), Some(&raw.source), Some(parser_name)))
+            return Outcome::Failed(failure(
+                ErrorClass::BadData,
+                format!("{e} ({})", raw.final_url),
+                Some(&raw.source),
+                Some(parser_name),
+            ))
         }
     };
     let at = RawPosition { topic: &origin.topic, partition: origin.partition, offset: origin.offset };
@@ -107,7 +120,12 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
     let mut out = Vec::with_capacity(evs.len());
     let t = &ctx.topics;
     let encode_err = |e: shopstream_core::Error| {
-        Outcome::Failed(failure(e.class(), format!("cannot encode an event: {e}"), Some(&raw.source), Some(parser_name)))
+        Outcome::Failed(failure(
+            e.class(),
+            format!("cannot encode an event: {e}"),
+            Some(&raw.source),
+            Some(parser_name),
+        ))
     };
     for e in &evs.products {
         match worker::encode_until(&ctx.codec, &t.products, e, &ctx.shutdown).await {

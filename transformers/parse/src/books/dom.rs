@@ -68,29 +68,18 @@ pub(crate) fn scan(html: &str) -> Scan {
         return Scan::Book(BookScan {
             title: doc.select(&s.title).next().map(text),
             price: doc.select(&s.price).next().map(text),
-            star_class: doc
-                .select(&s.rating)
-                .next()
-                .and_then(|el| el.value().attr("class"))
-                .map(str::to_string),
+            star_class: doc.select(&s.rating).next().and_then(|el| el.value().attr("class")).map(str::to_string),
             availability: doc.select(&s.availability).next().map(text),
             upc,
             // Home > Books > <category> > <title>
             category: doc.select(&s.breadcrumb).nth(2).map(text),
-            image_src: doc
-                .select(&s.image)
-                .next()
-                .and_then(|img| img.value().attr("src"))
-                .map(str::to_string),
+            image_src: doc.select(&s.image).next().and_then(|img| img.value().attr("src")).map(str::to_string),
         });
     }
     if doc.select(&s.pod_link).next().is_some() {
         return Scan::Listing(ListingScan {
             heading: doc.select(&s.header).next().map(text),
-            hrefs: doc
-                .select(&s.pod_link)
-                .map(|a| a.value().attr("href").unwrap_or_default().to_string())
-                .collect(),
+            hrefs: doc.select(&s.pod_link).map(|a| a.value().attr("href").unwrap_or_default().to_string()).collect(),
             current: doc.select(&s.current).next().map(text),
             counters: doc.select(&s.counter).map(text).collect(),
         });

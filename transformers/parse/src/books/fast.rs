@@ -34,8 +34,7 @@ const SELECTORS: [&str; 15] = [
 /// Parsed once: compiling selectors per page would cost as much as the parse.
 fn selectors() -> Option<&'static [Selector]> {
     static S: OnceLock<Option<Vec<Selector>>> = OnceLock::new();
-    S.get_or_init(|| SELECTORS.iter().map(|s| s.parse().ok()).collect())
-        .as_deref()
+    S.get_or_init(|| SELECTORS.iter().map(|s| s.parse().ok()).collect()).as_deref()
 }
 
 /// The text of the first element a selector matches.
@@ -96,12 +95,10 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
         let mut f = f;
         (
             Cow::Borrowed(&sels[i]),
-            ElementContentHandlers::default().element(
-                move |e: &mut Element<'_, '_>| -> HandlerResult {
-                    f(e, &mut st.borrow_mut());
-                    Ok(())
-                },
-            ),
+            ElementContentHandlers::default().element(move |e: &mut Element<'_, '_>| -> HandlerResult {
+                f(e, &mut st.borrow_mut());
+                Ok(())
+            }),
         )
     };
     let tx = |i: usize, f: fn(&str, &mut State)| {
@@ -156,10 +153,7 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
                 r.td.push(t)
             }
         }),
-        el(
-            8,
-            Box::new(|_, s| s.breadcrumb_links = s.breadcrumb_links.saturating_add(1)),
-        ),
+        el(8, Box::new(|_, s| s.breadcrumb_links = s.breadcrumb_links.saturating_add(1))),
         tx(8, |t, s| {
             if s.breadcrumb_links == 3 {
                 s.category.push_str(t)
@@ -181,10 +175,7 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
                 }
             }),
         ),
-        el(
-            11,
-            Box::new(|e, s| s.hrefs.push(e.get_attribute("href").unwrap_or_default())),
-        ),
+        el(11, Box::new(|e, s| s.hrefs.push(e.get_attribute("href").unwrap_or_default()))),
         el(12, Box::new(|_, s| s.heading.open())),
         tx(12, |t, s| s.heading.push(t)),
         el(13, Box::new(|_, s| s.counters.push(String::new()))),
@@ -196,9 +187,7 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
         el(14, Box::new(|_, s| s.current.open())),
         tx(14, |t, s| s.current.push(t)),
     ];
-    let settings = handlers
-        .into_iter()
-        .fold(Settings::new(), |s, h| s.append_element_content_handler(h));
+    let settings = handlers.into_iter().fold(Settings::new(), |s, h| s.append_element_content_handler(h));
     let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
     rewriter.write(html.as_bytes()).ok()?;
     rewriter.end().ok()?;
@@ -210,11 +199,7 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
                 upc = row.td.text()?;
             }
         }
-        let category = if s.breadcrumb_links >= 3 {
-            Some(collapse(&decode(&s.category)?))
-        } else {
-            None
-        };
+        let category = if s.breadcrumb_links >= 3 { Some(collapse(&decode(&s.category)?)) } else { None };
         let attr = |v: Option<String>| -> Option<Option<String>> {
             match v {
                 Some(v) => decode(&v).map(|d| Some(d.into_owned())),
@@ -234,17 +219,9 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
     if !s.hrefs.is_empty() {
         return Some(Scan::Listing(ListingScan {
             heading: s.heading.text()?,
-            hrefs: s
-                .hrefs
-                .iter()
-                .map(|h| decode(h).map(Cow::into_owned))
-                .collect::<Option<_>>()?,
+            hrefs: s.hrefs.iter().map(|h| decode(h).map(Cow::into_owned)).collect::<Option<_>>()?,
             current: s.current.text()?,
-            counters: s
-                .counters
-                .iter()
-                .map(|c| decode(c).map(|d| collapse(&d)))
-                .collect::<Option<_>>()?,
+            counters: s.counters.iter().map(|c| decode(c).map(|d| collapse(&d))).collect::<Option<_>>()?,
         }));
     }
     Some(Scan::Neither)
@@ -291,9 +268,7 @@ pub(crate) fn decode(raw: &str) -> Option<Cow<'_, str>> {
             "pound" => '£',
             "euro" => '€',
             _ => {
-                let code = if let Some(hex) =
-                    name.strip_prefix("#x").or_else(|| name.strip_prefix("#X"))
-                {
+                let code = if let Some(hex) = name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
                     u32::from_str_radix(hex, 16).ok()?
                 } else if let Some(dec) = name.strip_prefix('#') {
                     dec.parse().ok()?
@@ -329,15 +304,7 @@ mod tests {
 
     #[test]
     fn refuses_what_a_browser_might_read_differently() {
-        for raw in [
-            "&hearts;",
-            "&amp b",
-            "&#128;",
-            "&#0;",
-            "a\rb",
-            "&#xZZ;",
-            "&#1114112;",
-        ] {
+        for raw in ["&hearts;", "&amp b", "&#128;", "&#0;", "a\rb", "&#xZZ;", "&#1114112;"] {
             assert_eq!(decode(raw), None, "{raw}");
         }
     }

@@ -63,11 +63,7 @@ pub(crate) enum Scan {
 }
 
 fn field(field: &'static str, reason: impl Into<String>) -> ParseError {
-    ParseError::Field {
-        parser: NAME,
-        field,
-        reason: reason.into(),
-    }
+    ParseError::Field { parser: NAME, field, reason: reason.into() }
 }
 
 /// The product id of a book URL: the `<slug>_<id>` folder under `catalogue/`.
@@ -93,31 +89,19 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
 
 fn facts(scan: Scan, url: &Url, ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     match scan {
-        Scan::Book(book) => Ok(Parsed {
-            products: vec![book_fact(book, url, ctx)?],
-            ranks: vec![],
-        }),
-        Scan::Listing(listing) => Ok(Parsed {
-            products: vec![],
-            ranks: listing_ranks(listing, url)?,
-        }),
-        Scan::Neither => Err(ParseError::Unrecognized {
-            parser: NAME,
-            what: "neither a book page nor a listing page".into(),
-        }),
+        Scan::Book(book) => Ok(Parsed { products: vec![book_fact(book, url, ctx)?], ranks: vec![] }),
+        Scan::Listing(listing) => Ok(Parsed { products: vec![], ranks: listing_ranks(listing, url)? }),
+        Scan::Neither => {
+            Err(ParseError::Unrecognized { parser: NAME, what: "neither a book page nor a listing page".into() })
+        }
     }
 }
 
 fn book_fact(scan: BookScan, url: &Url, ctx: &PageContext<'_>) -> Result<ProductFact, ParseError> {
-    let product_id = product_id_from_url(url)
-        .ok_or_else(|| field("product_id", format!("no catalogue/<slug> in {url}")))?;
-    let title = scan
-        .title
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| field("title", "no div.product_main h1"))?;
-    let raw_price = scan
-        .price
-        .ok_or_else(|| field("price", "no p.price_color"))?;
+    let product_id =
+        product_id_from_url(url).ok_or_else(|| field("product_id", format!("no catalogue/<slug> in {url}")))?;
+    let title = scan.title.filter(|t| !t.is_empty()).ok_or_else(|| field("title", "no div.product_main h1"))?;
+    let raw_price = scan.price.ok_or_else(|| field("price", "no p.price_color"))?;
     let hints = PriceHints {
         currency_hint: None,
         decimal_separator: None,
@@ -126,22 +110,13 @@ fn book_fact(scan: BookScan, url: &Url, ctx: &PageContext<'_>) -> Result<Product
     let price = parse_price(&raw_price, &hints)
         .map_err(|e| field("price", format!("{raw_price:?}: {e}")))?
         .ok_or_else(|| field("price", format!("no price in {raw_price:?}")))?;
-    let currency = price
-        .currency
-        .clone()
-        .ok_or_else(|| field("price", format!("no currency for {raw_price:?}")))?;
-    let minor_units = price.minor_units.ok_or_else(|| {
-        field(
-            "price",
-            format!("{raw_price:?} has no exact minor units in {currency}"),
-        )
-    })?;
+    let currency = price.currency.clone().ok_or_else(|| field("price", format!("no currency for {raw_price:?}")))?;
+    let minor_units = price
+        .minor_units
+        .ok_or_else(|| field("price", format!("{raw_price:?} has no exact minor units in {currency}")))?;
     let rating = scan.star_class.as_deref().and_then(rating_from_star_class);
     let availability = scan.availability.as_deref().and_then(parse_availability);
-    let image_url = scan
-        .image_src
-        .and_then(|src| url.join(&src).ok())
-        .map(|u| u.to_string());
+    let image_url = scan.image_src.and_then(|src| url.join(&src).ok()).map(|u| u.to_string());
     Ok(ProductFact {
         product_id,
         url: url.to_string(),
@@ -180,46 +155,27 @@ fn slug(s: &str) -> String {
 
 fn listing_ranks(scan: ListingScan, url: &Url) -> Result<Vec<RankFact>, ParseError> {
     let heading = scan.heading.unwrap_or_else(|| "All products".into());
-    let list_kind = if heading == "All products" {
-        "listing"
-    } else {
-        "category"
-    };
+    let list_kind = if heading == "All products" { "listing" } else { "category" };
     let list_id = slug(&heading);
     let links: Vec<Url> = scan
         .hrefs
         .iter()
-        .map(|href| {
-            url.join(href)
-                .map_err(|e| field("product link", format!("{href:?}: {e}")))
-        })
+        .map(|href| url.join(href).map_err(|e| field("product link", format!("{href:?}: {e}"))))
         .collect::<Result<_, _>>()?;
     // "Page 2 of 50"
-    let page: u32 = scan
-        .current
-        .and_then(|t| t.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        .unwrap_or(1);
+    let page: u32 = scan.current.and_then(|t| t.split_whitespace().nth(1).and_then(|n| n.parse().ok())).unwrap_or(1);
     // "<strong>1000</strong> results - showing <strong>21</strong> to <strong>40</strong>."
-    let counters: Vec<u32> = scan
-        .counters
-        .iter()
-        .filter_map(|t| t.parse().ok())
-        .collect();
+    let counters: Vec<u32> = scan.counters.iter().filter_map(|t| t.parse().ok()).collect();
     let (first, page_size) = match counters.as_slice() {
         [_, start, end] if end >= start && *start >= 1 => {
             // The page size is what a full page holds: on the last page, infer it from the start.
-            let size = if page > 1 {
-                (start - 1) / (page - 1)
-            } else {
-                end - start + 1
-            };
+            let size = if page > 1 { (start - 1) / (page - 1) } else { end - start + 1 };
             (*start, size.max(1))
         }
         _ => {
-            let size =
-                u32::try_from(links.len()).map_err(|_| field("product link", "too many links"))?;
-            let first = shopstream_normalize::absolute_position(page, size, 0)
-                .map_err(|e| field("position", e.to_string()))?;
+            let size = u32::try_from(links.len()).map_err(|_| field("product link", "too many links"))?;
+            let first =
+                shopstream_normalize::absolute_position(page, size, 0).map_err(|e| field("position", e.to_string()))?;
             (first, size.max(1))
         }
     };
@@ -264,11 +220,7 @@ mod tests {
 <ul class="pager"><li class="current">Page 2 of 50</li></ul>"#;
 
     fn ctx(url: &str) -> PageContext<'_> {
-        PageContext {
-            url,
-            content_type: Some("text/html"),
-            default_currency: None,
-        }
+        PageContext { url, content_type: Some("text/html"), default_currency: None }
     }
 
     #[test]
@@ -284,30 +236,15 @@ mod tests {
         assert_eq!(p.rating, Some(3.0));
         assert_eq!(p.stock, Some(22));
         assert_eq!(p.in_stock, Some(true));
-        assert_eq!(
-            p.image_url.as_deref(),
-            Some("http://books.toscrape.com/media/cache/fe/72/x.jpg")
-        );
+        assert_eq!(p.image_url.as_deref(), Some("http://books.toscrape.com/media/cache/fe/72/x.jpg"));
         let price = p.price.as_ref().expect("price");
-        assert_eq!(
-            (
-                price.minor_units,
-                price.currency.as_str(),
-                price.amount.as_str()
-            ),
-            (5177, "GBP", "51.77")
-        );
+        assert_eq!((price.minor_units, price.currency.as_str(), price.amount.as_str()), (5177, "GBP", "51.77"));
     }
 
     #[test]
     fn a_listing_page_gives_absolute_positions() {
-        let parsed =
-            parse(LISTING.as_bytes(), &ctx("http://x/catalogue/page-2.html")).expect("parses");
-        let got: Vec<(u32, &str)> = parsed
-            .ranks
-            .iter()
-            .map(|r| (r.position, r.product_id.as_str()))
-            .collect();
+        let parsed = parse(LISTING.as_bytes(), &ctx("http://x/catalogue/page-2.html")).expect("parses");
+        let got: Vec<(u32, &str)> = parsed.ranks.iter().map(|r| (r.position, r.product_id.as_str())).collect();
         assert_eq!(got, vec![(21, "a_1"), (22, "b_2")]);
         assert_eq!(parsed.ranks[0].list_id, "all-products");
         assert_eq!((parsed.ranks[0].page, parsed.ranks[0].page_size), (2, 20));
@@ -322,10 +259,7 @@ mod tests {
 
     #[test]
     fn an_unknown_entity_falls_back_to_the_dom_and_gives_the_same_text() {
-        let html = BOOK.replace(
-            "<h1>A Light in the Attic</h1>",
-            "<h1>A Light &hearts; the Attic &amp c</h1>",
-        );
+        let html = BOOK.replace("<h1>A Light in the Attic</h1>", "<h1>A Light &hearts; the Attic &amp c</h1>");
         assert_eq!(fast::scan(&html), None);
         let url = "http://books.toscrape.com/catalogue/a-light-in-the-attic_1000/index.html";
         let parsed = parse(html.as_bytes(), &ctx(url)).expect("parses");
@@ -335,22 +269,15 @@ mod tests {
     /// Every HTML page of the sandbox's Books to Scrape snapshot, by path inside the archive.
     fn snapshot() -> Vec<(String, Vec<u8>)> {
         use std::io::Read;
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../sandbox/data/books.tar.zst");
-        let file =
-            std::fs::File::open(&path).expect("the sandbox snapshot (sandbox/data/books.tar.zst)");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sandbox/data/books.tar.zst");
+        let file = std::fs::File::open(&path).expect("the sandbox snapshot (sandbox/data/books.tar.zst)");
         let mut decoder = zstd::Decoder::new(file).expect("zstd");
         decoder.window_log_max(31).expect("window");
         let mut archive = tar::Archive::new(decoder);
         let mut pages = vec![];
         for entry in archive.entries().expect("tar") {
             let mut entry = entry.expect("tar entry");
-            let name = entry
-                .path()
-                .expect("path")
-                .to_string_lossy()
-                .trim_start_matches("./")
-                .to_string();
+            let name = entry.path().expect("path").to_string_lossy().trim_start_matches("./").to_string();
             if name.ends_with(".html") {
                 let mut body = vec![];
                 entry.read_to_end(&mut body).expect("read");
@@ -383,11 +310,7 @@ mod tests {
     #[test]
     fn other_pages_are_refused_with_a_reason() {
         let err = parse(b"<html><p>404</p></html>", &ctx("http://x/")).expect_err("refused");
-        assert!(
-            err.to_string()
-                .contains("neither a book page nor a listing page"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("neither a book page nor a listing page"), "{err}");
         let err = parse(&[0xff, 0xfe], &ctx("http://x/")).expect_err("refused");
         assert!(matches!(err, ParseError::Encoding { .. }));
     }
@@ -395,8 +318,7 @@ mod tests {
     #[test]
     fn a_book_without_title_is_a_field_error() {
         let html = BOOK.replace("<h1>A Light in the Attic</h1>", "");
-        let err =
-            parse(html.as_bytes(), &ctx("http://x/catalogue/a_1/index.html")).expect_err("refused");
+        let err = parse(html.as_bytes(), &ctx("http://x/catalogue/a_1/index.html")).expect_err("refused");
         assert!(err.to_string().contains("title"), "{err}");
     }
 }
