@@ -214,14 +214,15 @@ struct WaitIdleArgs {
 
 #[derive(Args)]
 struct ParseArgs {
-    /// A saved page or payload (for a URL, save it first: the command is offline).
-    file: PathBuf,
+    /// A saved page or payload, or an http(s) URL to fetch once (the parse itself is offline).
+    file: String,
     /// Source whose parser to use (from the config); none: the generic parser.
     #[arg(long)]
     source: Option<String>,
-    /// The URL the page came from (links and ids resolve against it).
-    #[arg(long, default_value = "http://localhost/")]
-    url: String,
+    /// The URL the page came from (links and ids resolve against it); default: the URL given, else
+    /// http://localhost/.
+    #[arg(long)]
+    url: Option<String>,
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
@@ -386,7 +387,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::WaitIdle(a) => wait_idle(&g, a).await?,
         Command::Status => status(&g).await?,
         Command::Report => report::print(&g.clickhouse_url, &g.clickhouse_database).await?,
-        Command::Parse(a) => parse_file(&g, a)?,
+        Command::Parse(a) => parse_file(&g, a).await?,
         Command::Normalize(a) => match a.what {
             NormalizeWhat::Price(p) => normalize_price(p)?,
         },
@@ -562,8 +563,23 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
     }
 }
 
-fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
-    let body = std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+async fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
+    let is_url = a.file.starts_with("http://") || a.file.starts_with("https://");
+    let body = if is_url {
+        let resp = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?
+            .get(&a.file)
+            .send()
+            .await
+            .with_context(|| format!("cannot fetch {}", a.file))?;
+        let status = resp.status();
+        anyhow::ensure!(status.is_success(), "{} answered {status}", a.file);
+        resp.bytes().await?.to_vec()
+    } else {
+        std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file))?
+    };
+    let url = a.url.clone().unwrap_or_else(|| if is_url { a.file.clone() } else { "http://localhost/".to_string() });
     let (parser, currency) = match &a.source {
         Some(name) => {
             let pipeline = PipelineConfig::load(g.config.as_deref())?;
@@ -572,7 +588,7 @@ fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
         }
         None => (shopstream_parse::ParserConfig::Generic, None),
     };
-    let ctx = shopstream_parse::PageContext { url: &a.url, content_type: None, default_currency: currency.as_deref() };
+    let ctx = shopstream_parse::PageContext { url: &url, content_type: None, default_currency: currency.as_deref() };
     let parsed = shopstream_parse::parse(&parser, &body, &ctx)?;
     let lines = shopstream_parse::facts_to_json_lines(&parsed);
     if a.json {
@@ -582,7 +598,7 @@ fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "{} ({} v{}): {} product(s), {} rank(s)",
-            a.file.display(),
+            a.file,
             parser.name(),
             parser.version(),
             parsed.products.len(),

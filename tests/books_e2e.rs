@@ -108,13 +108,36 @@ fn the_snapshot_crawls_end_to_end_replays_exactly_and_recrawls_once_more() {
     let mut env =
         TestEnv::new("e2e", &sandbox_config(&["li.next a", "article.product_pod h3 a", "ul.nav-list a"], 1000));
     let db = env.database.clone();
-    let run = env.spawn(env.cmd(&["run"]));
+    let metrics_port =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let run = env.spawn(env.cmd(&["run", "--metrics-listen", &metrics_addr]));
     env.run_ok(&["crawl", "--seed", &format!("{base}/index.html"), "--crawl-id", "crawl-1"]);
     eventually("1,000 products and 1,000 ranks in ClickHouse", Duration::from_secs(900), || {
         env.count(&format!("SELECT count() FROM {db}.products FINAL")) >= 1000
             && env.count(&format!("SELECT count() FROM {db}.rank_observations FINAL")) >= 1000
     });
     env.wait_idle(&format!("g_{}", env.id));
+
+    // The stage counters reconcile: every record in is out or dead-lettered, and the stages are healthy.
+    let metrics = common::reqwest::blocking_get_text(&format!("http://{metrics_addr}/metrics"));
+    let sum = |name: &str, stage: &str| -> u64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(&format!("shopstream_{name}{{")) && l.contains(&format!("stage=\"{stage}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    };
+    assert_eq!(sum("records_in", "extract"), 1101, "1,050 pages and 51 dead links requested:\n{metrics}");
+    for stage in ["extract", "transform", "load"] {
+        let (i, o, d) = (sum("records_in", stage), sum("records_out", stage), sum("dead_lettered", stage));
+        assert!(i > 0, "{stage} counted its records");
+        assert_eq!(i, o + d, "{stage}: in = out + dead-lettered\n{metrics}");
+    }
+    let health: serde_json::Value =
+        serde_json::from_str(&common::reqwest::blocking_get_text(&format!("http://{metrics_addr}/health")))
+            .expect("health JSON");
+    assert_eq!(health["status"], "healthy", "{health}");
 
     // Products: exactly the 1,000 books, each equal to what its page says.
     let rows = env.query(&format!(

@@ -1,5 +1,7 @@
 //! The offline commands, as a user runs them: `shopstream parse` and `shopstream normalize price`.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -109,4 +111,18 @@ fn normalize_price_from_arguments_and_stdin() {
     assert!(lines[1]["amount"].is_null() && lines[1]["currency"].is_null() && lines[1]["minor_units"].is_null());
     assert_eq!((lines[2]["currency"].as_str(), lines[2]["minor_units"].as_i64()), (Some("JPY"), Some(1200)));
     assert_eq!(lines[3]["amount"].as_str(), Some("1299"));
+}
+
+#[test]
+fn parse_fetches_a_url_once_and_parses_it() {
+    let (base, _sandbox) = common::start_sandbox(0);
+    let url = format!("{base}/catalogue/page-2.html");
+    let (ok, out, err) = shopstream(&["parse", &url, "--source", "books", "--json"]);
+    assert!(ok, "{err}");
+    let ranks: Vec<serde_json::Value> = json_lines(&out).into_iter().filter(|l| l["kind"] == "rank").collect();
+    assert_eq!(ranks.len(), 20);
+    assert_eq!(ranks[0]["position"], 21, "page 2 starts at position 21");
+    assert!(ranks[0]["product_url"].as_str().expect("url").starts_with(&base), "links resolve against the fetched URL");
+    let (ok, _, err) = shopstream(&["parse", &format!("{base}/no-such-page.html"), "--source", "books"]);
+    assert!(!ok && err.contains("404"), "{err}");
 }

@@ -165,6 +165,17 @@ impl Drop for TestEnv {
 
 /// Minimal blocking HTTP for tests, via a private runtime.
 pub mod reqwest {
+    /// GET a text body.
+    pub fn blocking_get_text(url: &str) -> String {
+        let url = url.to_string();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async { ::reqwest::get(&url).await.expect("GET").text().await.expect("body") })
+        })
+        .join()
+        .expect("GET thread")
+    }
+
     /// GET a JSON document (from a thread without a runtime, or inside one: a private thread is used).
     pub fn blocking_get_json(url: &str) -> serde_json::Value {
         let url = url.to_string();
