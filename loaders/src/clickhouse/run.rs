@@ -7,6 +7,7 @@ use serde::Serialize;
 use shopstream_core::dlq::{self, Failure, Origin};
 use shopstream_core::kafka::{Producer, TrackedConsumer};
 use shopstream_core::metrics::{Health, Metrics};
+use shopstream_core::worker;
 use shopstream_core::{Codec, Endpoints, ErrorClass, Topics};
 use shopstream_schemas::{FetchObserved, PriceObserved, ProductObserved, RankObserved};
 use tokio_util::sync::CancellationToken;
@@ -233,17 +234,18 @@ pub async fn run(
                     drop(msg);
                     consumer.begin(&origin.topic, origin.partition, origin.offset);
                     metrics.add("records_in", &[("stage", STAGE), ("topic", &origin.topic)], 1);
+                    // Registry outages are waited out inside; Ok(false): shutdown came first, and the
+                    // record's offset stays for the next run.
                     let decoded = decode_into(&loader, &origin, &mut products, &mut prices, &mut ranks, &mut fetches).await;
-                    if let Err(e) = decoded {
+                    match decoded {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(e) => {
                         let class = e.class();
-                        if class == ErrorClass::External {
-                            // The registry is unreachable: do not dead-letter a good record; stop and
-                            // let the next run redo it (its offset is not stored).
-                            anyhow::bail!("cannot decode events: {e}");
-                        }
                         let failure = Failure { stage: STAGE, reason: e.to_string(), class, source: None, parser: None };
                         loader.dead_letter(&origin, failure).await?;
                         consumer.done(&origin.topic, origin.partition, origin.offset);
+                        }
                     }
                 }
             }
@@ -277,23 +279,26 @@ async fn decode_into(
     prices: &mut Batch<PriceRow>,
     ranks: &mut Batch<RankRow>,
     fetches: &mut Batch<FetchRow>,
-) -> shopstream_core::Result<()> {
+) -> shopstream_core::Result<bool> {
     let t = loader.topics;
     let bytes = &origin.payload;
+    let sd = loader.shutdown;
     if origin.topic == t.products {
-        let e: ProductObserved = loader.codec.decode(bytes).await?;
+        let Some(e) = worker::decode_until::<ProductObserved>(&loader.codec, bytes, sd).await? else {
+            return Ok(false);
+        };
         products.push(e.into(), origin.clone());
     } else if origin.topic == t.prices {
-        let e: PriceObserved = loader.codec.decode(bytes).await?;
+        let Some(e) = worker::decode_until::<PriceObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
         prices.push(e.into(), origin.clone());
     } else if origin.topic == t.ranks {
-        let e: RankObserved = loader.codec.decode(bytes).await?;
+        let Some(e) = worker::decode_until::<RankObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
         ranks.push(e.into(), origin.clone());
     } else if origin.topic == t.fetches {
-        let e: FetchObserved = loader.codec.decode(bytes).await?;
+        let Some(e) = worker::decode_until::<FetchObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
         fetches.push(e.into(), origin.clone());
     } else {
         return Err(shopstream_core::Error::Config(format!("no table for topic {}", origin.topic)));
     }
-    Ok(())
+    Ok(true)
 }
