@@ -64,24 +64,6 @@ fn obj<'a>(o: &'a Obj, key: &str) -> Option<&'a Obj> {
     o.get(key)?.as_object()
 }
 
-fn product(product_id: String, url: String, title: String) -> ProductFact {
-    ProductFact {
-        product_id,
-        url,
-        title,
-        brand: None,
-        category: None,
-        upc: None,
-        rating: None,
-        rating_count: None,
-        rating_scale: None,
-        in_stock: None,
-        stock: None,
-        image_url: None,
-        price: None,
-    }
-}
-
 /// A keyword search's ranks, absolute positions from `start` (1-based) and the page size.
 fn search_rank(list_id: &str, keyword: &str, p: &ProductFact, position: u32, page_size: u32) -> RankFact {
     let page_size = page_size.max(1);
@@ -130,7 +112,7 @@ pub fn naver_shopping(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, Pars
             .map(|t| strip_tags(&t))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| field(P, "title", format!("item {id} has none")))?;
-        let mut p = product(id, text(item, "link").unwrap_or_default(), title);
+        let mut p = ProductFact::new(id, text(item, "link").unwrap_or_default(), title);
         p.brand = text(item, "brand").or_else(|| text(item, "maker"));
         p.category = ["category4", "category3", "category2", "category1"].iter().find_map(|k| text(item, k));
         p.image_url = text(item, "image");
@@ -163,7 +145,7 @@ pub fn naver_smartstore(body: &[u8], _ctx: &PageContext<'_>) -> Result<Parsed, P
         .map(|t| collapse(&t))
         .ok_or_else(|| field(P, "name", "missing"))?;
     let url = text(o, "productUrl").unwrap_or_default();
-    let mut p = product(id, url, title);
+    let mut p = ProductFact::new(id, url, title);
     let search = obj(o, "naverShoppingSearchInfo");
     p.brand = search.and_then(|s| text(s, "brandName")).or_else(|| search.and_then(|s| text(s, "manufacturerName")));
     p.category = obj(o, "category").and_then(|c| text(c, "categoryName"));
@@ -217,7 +199,7 @@ pub fn coupang_partners(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, Pa
         let title = text(item, "productName")
             .map(|t| collapse(&t))
             .ok_or_else(|| field(P, "productName", format!("item {id} has none")))?;
-        let mut p = product(id, text(item, "productUrl").unwrap_or_default(), title);
+        let mut p = ProductFact::new(id, text(item, "productUrl").unwrap_or_default(), title);
         p.category = text(item, "categoryName");
         p.image_url = text(item, "productImage");
         if let Some(price) = text(item, "productPrice") {
@@ -290,7 +272,7 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
             .map(|t| collapse(&t))
             .ok_or_else(|| field(P, "title", format!("product {id} has none")))?;
         let url = text(o, "handle").map(|h| storefront(ctx.url, &format!("/products/{h}"))).unwrap_or_default();
-        let mut p = product(id, url, title);
+        let mut p = ProductFact::new(id, url, title);
         p.brand = text(o, "vendor");
         p.category = text(o, "product_type");
         p.image_url = o
@@ -336,7 +318,7 @@ pub fn shopify(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError>
         let title = text(v, "title")
             .map(|t| collapse(&t))
             .ok_or_else(|| field(P, "title", format!("variant {id} has none")))?;
-        let mut p = product(id, String::new(), title);
+        let mut p = ProductFact::new(id, String::new(), title);
         p.upc = text(v, "barcode").or_else(|| text(v, "sku"));
         p.stock = uint(v, "inventory_quantity");
         let sells_when_out = text(v, "inventory_policy").as_deref() == Some("continue");
@@ -410,7 +392,7 @@ pub fn woocommerce(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseEr
                 (id, title)
             }
         };
-        let mut p = product(id, url, title);
+        let mut p = ProductFact::new(id, url, title);
         p.upc = text(o, "sku");
         p.category = o
             .get("categories")

@@ -31,6 +31,27 @@ pub struct ProductFact {
     pub price: Option<PriceFact>,
 }
 
+impl ProductFact {
+    /// A product with only its identity and title; the other fields unknown.
+    pub fn new(product_id: String, url: String, title: String) -> ProductFact {
+        ProductFact {
+            product_id,
+            url,
+            title,
+            brand: None,
+            category: None,
+            upc: None,
+            rating: None,
+            rating_count: None,
+            rating_scale: None,
+            in_stock: None,
+            stock: None,
+            image_url: None,
+            price: None,
+        }
+    }
+}
+
 /// A normalized selling price.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PriceFact {

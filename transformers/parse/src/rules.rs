@@ -262,21 +262,9 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
                     Some(raw) => price_fact(NAME, &raw, None, currency, currency)?,
                     None => None,
                 };
-                parsed.products.push(ProductFact {
-                    product_id: product_id.clone(),
-                    url: url.to_string(),
-                    title,
-                    brand: None,
-                    category: None,
-                    upc: None,
-                    rating: None,
-                    rating_count: None,
-                    rating_scale: None,
-                    in_stock: None,
-                    stock: None,
-                    image_url: None,
-                    price,
-                });
+                parsed
+                    .products
+                    .push(ProductFact { price, ..ProductFact::new(product_id.clone(), url.to_string(), title) });
             }
             parsed.ranks.push(RankFact {
                 list_id: list_id.clone(),
