@@ -663,12 +663,25 @@ fn normalize_price(a: PriceArgs) -> anyhow::Result<()> {
     } else {
         match (&v["amount"], &v["currency"], &v["minor_units"]) {
             (serde_json::Value::Null, _, _) => println!("no price in {text:?}"),
-            (amount, currency, minor) => println!(
-                "{} {} ({} minor units)",
-                amount.as_str().unwrap_or_default(),
-                currency.as_str().unwrap_or("(unknown currency)"),
-                minor
-            ),
+            (amount, currency, minor) => {
+                println!(
+                    "{} {} ({} minor units)",
+                    amount.as_str().unwrap_or_default(),
+                    currency.as_str().unwrap_or("(unknown currency)"),
+                    minor
+                );
+                if v["currency_ambiguous"] == serde_json::Value::Bool(true) {
+                    println!(
+                        "ambiguous: {:?} names several currencies; {} is a guess (pass --currency-hint or \
+                         --default-currency)",
+                        v["currency_raw"].as_str().unwrap_or_default(),
+                        currency.as_str().unwrap_or_default()
+                    );
+                }
+                if v["per_unit"] == serde_json::Value::Bool(true) {
+                    println!("per-unit price (a price per measure, not the product's price)");
+                }
+            }
         }
     }
     Ok(())

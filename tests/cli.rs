@@ -114,6 +114,32 @@ fn normalize_price_from_arguments_and_stdin() {
 }
 
 #[test]
+fn ambiguous_currencies_are_reported_and_never_silently_guessed_into_events() {
+    let (ok, out, err) = shopstream(&["normalize", "price", "$12.99"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("12.99 USD") && out.contains("ambiguous: \"$\""), "{out}");
+    let (ok, out, _) = shopstream(&["normalize", "price", "$12.99", "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["currency_ambiguous"], true);
+    let (ok, out, _) = shopstream(&["normalize", "price", "$12.99", "--default-currency", "CAD"]);
+    assert!(ok && out.contains("12.99 CAD") && !out.contains("ambiguous"), "{out}");
+
+    // A page priced only in `$` with no currency anywhere: refused with the reason, not stored as USD.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("p.html");
+    std::fs::write(
+        &page,
+        r#"<html><head><meta property="og:type" content="product"><meta property="og:title" content="Mug">
+        <meta property="product:price:amount" content="$8.50"></head><body></body></html>"#,
+    )
+    .expect("write");
+    let (ok, _, err) = shopstream(&["parse", page.to_str().expect("path"), "--url", "https://shop.example/mug"]);
+    assert!(!ok, "an ambiguous price must not parse");
+    assert!(err.contains("ambiguous currency") && err.contains("default currency"), "{err}");
+}
+
+#[test]
 fn parse_fetches_a_url_once_and_parses_it() {
     let (base, _sandbox) = common::start_sandbox(0);
     let url = format!("{base}/catalogue/page-2.html");

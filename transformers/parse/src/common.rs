@@ -71,6 +71,14 @@ pub(crate) fn price_fact(
         .currency
         .clone()
         .ok_or_else(|| field(format!("no currency for {raw:?} (set the source's default currency)")))?;
+    if price.currency_ambiguous {
+        // `$`, `kr`, `¥` … name several currencies: a guessed ISO code in the warehouse would be a wrong
+        // fact that looks right, so the page goes to the dead-letter topic until the source says which.
+        return Err(field(format!(
+            "ambiguous currency {:?} in {raw:?} (could be {iso} or another; set the source's default currency)",
+            price.currency_raw.as_deref().unwrap_or_default()
+        )));
+    }
     let minor_units = price.minor_units.ok_or_else(|| field(format!("{raw:?} has no exact minor units in {iso}")))?;
     let mut fact = PriceFact {
         amount: price.amount.to_string(),
@@ -123,5 +131,19 @@ mod tests {
         assert_eq!(p.list_price, None);
         assert!(price_fact("t", "12.50", None, None, None).is_err());
         assert_eq!(price_fact("t", "n/a", None, None, Some("USD")).expect("ok"), None);
+    }
+
+    #[test]
+    fn an_ambiguous_currency_is_an_error_unless_the_hint_or_the_source_resolves_it() {
+        let err = price_fact("t", "$19.99", None, None, None).expect_err("ambiguous");
+        let msg = err.to_string();
+        assert!(msg.contains("ambiguous currency \"$\"") && msg.contains("default currency"), "{msg}");
+        let p = price_fact("t", "$19.99", None, None, Some("AUD")).expect("ok").expect("price");
+        assert_eq!((p.currency.as_str(), p.minor_units), ("AUD", 1999));
+        let p = price_fact("t", "$19.99", None, Some("CAD"), None).expect("ok").expect("price");
+        assert_eq!(p.currency, "CAD");
+        // Marks that name one currency need no help.
+        let p = price_fact("t", "US$19.99", None, None, None).expect("ok").expect("price");
+        assert_eq!(p.currency, "USD");
     }
 }
