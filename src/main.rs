@@ -662,7 +662,21 @@ fn normalize_price(a: PriceArgs) -> anyhow::Result<()> {
         println!("{v}");
     } else {
         match (&v["amount"], &v["currency"], &v["minor_units"]) {
-            (serde_json::Value::Null, _, _) => println!("no price in {text:?}"),
+            (serde_json::Value::Null, _, _) => {
+                let hints = shopstream_normalize::PriceHints {
+                    currency_hint: a.currency_hint.as_deref(),
+                    decimal_separator: a.decimal_separator,
+                    default_currency: a.default_currency.as_deref(),
+                };
+                match shopstream_normalize::detect_currency(&text, &hints)? {
+                    Some(d) => println!(
+                        "no price in {text:?} (it names the currency {:?}: {})",
+                        d.currency_raw,
+                        d.currency.as_deref().unwrap_or("no ISO code")
+                    ),
+                    None => println!("no price in {text:?}"),
+                }
+            }
             (amount, currency, minor) => {
                 println!(
                     "{} {} ({} minor units)",

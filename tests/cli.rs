@@ -122,6 +122,8 @@ fn ambiguous_currencies_are_reported_and_never_silently_guessed_into_events() {
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(v["currency_ambiguous"], true);
+    let (ok, out, _) = shopstream(&["normalize", "price", "KShs"]);
+    assert!(ok && out.contains("no price in \"KShs\" (it names the currency \"KShs\": KES)"), "{out}");
     let (ok, out, _) = shopstream(&["normalize", "price", "$12.99", "--default-currency", "CAD"]);
     assert!(ok && out.contains("12.99 CAD") && !out.contains("ambiguous"), "{out}");
 

@@ -16,6 +16,6 @@ pub use availability::{parse_availability, Availability};
 pub use currency::currency_exponent;
 pub use decimal::{Decimal, ParseDecimalError};
 pub use error::{NormalizeError, PriceError};
-pub use price::{parse_price, Price, PriceHints};
+pub use price::{detect_currency, parse_price, DetectedCurrency, Price, PriceHints};
 pub use rank::absolute_position;
 pub use rating::{parse_count, parse_rating, rating_from_star_class, Rating};

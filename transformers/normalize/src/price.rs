@@ -75,12 +75,7 @@ pub fn parse_price(text: &str, hints: &PriceHints) -> Result<Option<Price>, Norm
             });
         }
     }
-    let default = match hints.default_currency {
-        Some(code) => {
-            Some(currency::canonical_code(code).ok_or_else(|| NormalizeError::UnknownCurrency(code.to_string()))?)
-        }
-        None => None,
-    };
+    let default = default_code(hints)?;
     let chars: Vec<char> = text.chars().map(fold_char).collect();
     let found = currency::find_all(&chars);
     let hint_cur = hints.currency_hint.and_then(hint_currency);
@@ -109,6 +104,47 @@ pub fn parse_price(text: &str, hints: &PriceHints) -> Result<Option<Price>, Norm
         minor_units: exponent.and_then(|e| amount.to_minor_units(e)),
         currency_ambiguous: ambiguous,
         per_unit: chosen.per_unit,
+    }))
+}
+
+/// The hints' default currency as a canonical ISO code.
+fn default_code(hints: &PriceHints) -> Result<Option<&'static str>, NormalizeError> {
+    hints
+        .default_currency
+        .map(|code| currency::canonical_code(code).ok_or_else(|| NormalizeError::UnknownCurrency(code.to_string())))
+        .transpose()
+}
+
+/// The currency a text names, price or not: `"KShs"`, `"Prices in €"`, `"руб."`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DetectedCurrency {
+    /// ISO 4217 code; `None` for a mark with no ISO code (`₶`, `BTC`).
+    pub currency: Option<String>,
+    /// The mark as written.
+    pub currency_raw: String,
+    /// True when `currency` is a best guess for a mark naming several currencies that neither
+    /// the hint nor the default resolved (as in [`Price::currency_ambiguous`]).
+    pub currency_ambiguous: bool,
+}
+
+/// The currency named by `text`, which need not hold a number: its first distinctive mark, or the
+/// whole text if it is one mark (`"kr"`). Ambiguous marks are resolved by the hint, then the
+/// default, as in [`parse_price`]. `Ok(None)` when the text names no currency. Used for labels
+/// beside a price and for texts without an amount, where [`parse_price`] returns `None`.
+///
+/// # Errors
+/// [`NormalizeError::UnknownCurrency`] for an unknown default currency.
+pub fn detect_currency(text: &str, hints: &PriceHints) -> Result<Option<DetectedCurrency>, NormalizeError> {
+    let default = default_code(hints)?;
+    let Some(mark) = hint_currency(text) else {
+        return Ok(None);
+    };
+    let hint = hints.currency_hint.and_then(hint_currency);
+    let (currency, currency_raw, ambiguous) = resolve_currency(Some(&mark), &[], hint.as_ref(), default);
+    Ok(Some(DetectedCurrency {
+        currency: currency.map(str::to_string),
+        currency_raw: currency_raw.unwrap_or(mark.raw),
+        currency_ambiguous: ambiguous,
     }))
 }
 
@@ -790,6 +826,24 @@ mod tests {
             let got = parse_price(text, &PriceHints::default()).expect("no error");
             assert_eq!(got, None, "{text}");
         }
+    }
+
+    #[test]
+    fn detects_the_currency_of_a_text_without_a_price() {
+        let d = |text: &str, hint: Option<&str>, default: Option<&str>| {
+            let h = PriceHints { currency_hint: hint, decimal_separator: None, default_currency: default };
+            detect_currency(text, &h).expect("ok").map(|c| (c.currency, c.currency_raw, c.currency_ambiguous))
+        };
+        let one = |iso: &str, raw: &str| Some((Some(iso.to_string()), raw.to_string(), false));
+        assert_eq!(d("KShs", None, None), one("KES", "KShs"));
+        assert_eq!(d("Prices in €", None, None), one("EUR", "€"));
+        assert_eq!(d("chf", None, None), one("CHF", "chf"));
+        assert_eq!(d("$", None, None), Some((Some("USD".to_string()), "$".to_string(), true)));
+        assert_eq!(d("$", Some("AUD"), None), one("AUD", "$"));
+        assert_eq!(d("kr", None, Some("NOK")), one("NOK", "kr"));
+        assert_eq!(d("no currency here", None, None), None);
+        let h = PriceHints { currency_hint: None, decimal_separator: None, default_currency: Some("XYZ") };
+        assert!(detect_currency("€", &h).is_err());
     }
 
     #[test]
