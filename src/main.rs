@@ -586,7 +586,7 @@ async fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
             let s = pipeline.sources.get(name).with_context(|| format!("no source named {name:?} in the config"))?;
             (s.parser.clone(), s.default_currency.clone())
         }
-        None => (shopstream_parse::ParserConfig::Generic, None),
+        None => (shopstream_parse::ParserConfig::Generic { page_size: None }, None),
     };
     let ctx = shopstream_parse::PageContext { url: &url, content_type: None, default_currency: currency.as_deref() };
     let parsed = shopstream_parse::parse(&parser, &body, &ctx)?;

@@ -374,7 +374,7 @@ fn same_page(a: &Url, b: &Url) -> bool {
     id_from_url(a) == id_from_url(b)
 }
 
-pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
+pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Result<Parsed, ParseError> {
     let html = std::str::from_utf8(body).map_err(|_| ParseError::Encoding { parser: NAME })?;
     let page_url = Url::parse(ctx.url).map_err(|e| field("url", format!("{e}: {}", ctx.url)))?;
     let doc = Html::parse_document(html);
@@ -438,7 +438,7 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     let has_main = ld_main.is_some() || md_main.is_some() || meta_found.price.is_some();
 
     if !has_main && !list_items.is_empty() {
-        return Ok(listing(&list_items, &ld, &page_url, &canonical));
+        return listing(&list_items, &ld, &page_url, &canonical, page_size);
     }
     if !has_main {
         return Err(ParseError::Unrecognized {
@@ -516,7 +516,17 @@ fn breadcrumb_category(ld: &[Value], product_url: &Url, title: &str) -> Option<S
     items.last().map(|(_, name, _)| name.clone())
 }
 
-fn listing(items: &[ListItem<'_>], ld: &[Value], page_url: &Url, canonical: &Url) -> Parsed {
+/// A listing page's items as products and ranks.
+///
+/// Positions are absolute: a list numbered from 1 on page 2 or later is numbered per page, so its
+/// positions are offset by the pages before it (`page_size` a full page, default the items here).
+fn listing(
+    items: &[ListItem<'_>],
+    ld: &[Value],
+    page_url: &Url,
+    canonical: &Url,
+    page_size: Option<u32>,
+) -> Result<Parsed, ParseError> {
     let keyword = page_url
         .query_pairs()
         .find(|(k, _)| ["keyword", "q", "query", "search", "k", "s"].contains(&k.as_ref()))
@@ -532,7 +542,13 @@ fn listing(items: &[ListItem<'_>], ld: &[Value], page_url: &Url, canonical: &Url
         Some(k) => ("search", format!("search:{k}")),
         None => ("category", id_from_url(canonical).unwrap_or_else(|| canonical.to_string())),
     };
-    let page_size = u32::try_from(items.len()).unwrap_or(u32::MAX).max(1);
+    let page_size = page_size.unwrap_or_else(|| u32::try_from(items.len()).unwrap_or(u32::MAX)).max(1);
+    let per_page = page > 1 && items.iter().map(|i| i.0).min() == Some(1);
+    let offset = if per_page {
+        shopstream_normalize::absolute_position(page, page_size, 0).map_err(|e| field("position", e.to_string()))? - 1
+    } else {
+        0
+    };
     let products_by_url: Vec<(Url, &Value)> = ld
         .iter()
         .filter(|n| is_type(n, PRODUCT))
@@ -578,12 +594,12 @@ fn listing(items: &[ListItem<'_>], ld: &[Value], page_url: &Url, canonical: &Url
             keyword: keyword.clone(),
             product_id,
             product_url: url.to_string(),
-            position: *position,
+            position: position.checked_add(offset).ok_or_else(|| field("position", "overflows u32"))?,
             page,
             page_size,
         });
     }
-    parsed
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -604,7 +620,7 @@ mod tests {
    "priceSpecification":[{"@type":"UnitPriceSpecification","priceType":"https://schema.org/StrikethroughPrice","price":"99.90","priceCurrency":"EUR"}]},
   "aggregateRating":{"@type":"AggregateRating","ratingValue":"9","bestRating":"10","reviewCount":"12"},
   "isRelatedTo":{"@type":"Product","name":"Sock","offers":{"price":"1.00","priceCurrency":"EUR"}}}]}</script></head><body><h1>Shoe</h1></body></html>"#;
-        let parsed = parse(html.as_bytes(), &ctx("https://shop.example/p/shoe?x=1")).expect("parses");
+        let parsed = parse(html.as_bytes(), &ctx("https://shop.example/p/shoe?x=1"), None).expect("parses");
         assert_eq!(parsed.products.len(), 1);
         let p = &parsed.products[0];
         assert_eq!((p.product_id.as_str(), p.title.as_str(), p.brand.as_deref()), ("S-1", "Shoe", Some("Acme")));
@@ -620,7 +636,7 @@ mod tests {
     fn opengraph_alone_is_enough() {
         let html = r#"<meta property="og:type" content="product"><meta property="og:title" content="Mug">
 <meta property="product:price:amount" content="12,50"><meta property="product:price:currency" content="EUR">"#;
-        let parsed = parse(html.as_bytes(), &ctx("https://shop.example/mug")).expect("parses");
+        let parsed = parse(html.as_bytes(), &ctx("https://shop.example/mug"), None).expect("parses");
         let p = &parsed.products[0];
         assert_eq!(p.product_id, "shop.example/mug");
         assert_eq!(p.price.as_ref().map(|p| p.minor_units), Some(1250));
@@ -628,7 +644,40 @@ mod tests {
 
     #[test]
     fn a_page_without_products_is_refused() {
-        let err = parse(b"<html><h1>About us</h1></html>", &ctx("https://shop.example/about")).expect_err("refused");
+        let err =
+            parse(b"<html><h1>About us</h1></html>", &ctx("https://shop.example/about"), None).expect_err("refused");
         assert!(matches!(err, ParseError::Unrecognized { .. }), "{err}");
+    }
+
+    fn item_list(positions: &[u32]) -> String {
+        let items: Vec<String> = positions
+            .iter()
+            .map(|p| format!(r#"{{"@type":"ListItem","position":{p},"url":"/p/item-{p}","name":"Item {p}"}}"#))
+            .collect();
+        format!(
+            r#"<script type="application/ld+json">{{"@context":"https://schema.org","@type":"ItemList",
+            "itemListElement":[{}]}}</script>"#,
+            items.join(",")
+        )
+    }
+
+    #[test]
+    fn listing_positions_are_absolute_across_pages() {
+        let ranks = |html: &str, url: &str, size: Option<u32>| -> Vec<(u32, u32, u32)> {
+            let parsed = parse(html.as_bytes(), &ctx(url), size).expect("parses");
+            parsed.ranks.iter().map(|r| (r.position, r.page, r.page_size)).collect()
+        };
+        // Numbered per page: page 3 of 4 per page starts at 9.
+        let html = item_list(&[1, 2, 3, 4]);
+        assert_eq!(ranks(&html, "https://shop.example/c/mugs?page=3", None)[0], (9, 3, 4));
+        // A short last page needs the configured page size: 2 items on page 3 of 4 per page are 9 and 10.
+        let html = item_list(&[1, 2]);
+        assert_eq!(ranks(&html, "https://shop.example/c/mugs?page=3", Some(4)), vec![(9, 3, 4), (10, 3, 4)]);
+        // Already absolute (page 2 numbered from 5): kept as given.
+        let html = item_list(&[5, 6, 7, 8]);
+        assert_eq!(ranks(&html, "https://shop.example/c/mugs?page=2", None)[0], (5, 2, 4));
+        // Page 1 is the same either way.
+        let html = item_list(&[1, 2, 3]);
+        assert_eq!(ranks(&html, "https://shop.example/c/mugs", Some(20))[2], (3, 1, 20));
     }
 }

@@ -25,7 +25,12 @@ pub enum ParserConfig {
     /// Books to Scrape: listing pages give ranks, book pages give product + price.
     BooksToscrape,
     /// Any shop's product or listing page: JSON-LD, microdata, OpenGraph, fallbacks.
-    Generic,
+    Generic {
+        /// Listing pages: how many items a full page holds. Needed for exact absolute positions on a
+        /// short last page when the site numbers its `ItemList` per page (default: the items on the page).
+        #[serde(default)]
+        page_size: Option<u32>,
+    },
     /// CSS selectors in config for shops with no structured data.
     SiteRules(Box<SiteRules>),
     /// Naver Shopping search API (`/v1/search/shop.json`); the keyword is the request URL's `query`.
@@ -45,7 +50,7 @@ impl ParserConfig {
     pub fn name(&self) -> &'static str {
         match self {
             ParserConfig::BooksToscrape => books::NAME,
-            ParserConfig::Generic => generic::NAME,
+            ParserConfig::Generic { .. } => generic::NAME,
             ParserConfig::SiteRules(_) => rules::NAME,
             ParserConfig::NaverShopping => api::NAVER_SHOPPING,
             ParserConfig::NaverSmartstore => api::NAVER_SMARTSTORE,
@@ -60,7 +65,7 @@ impl ParserConfig {
     pub fn version(&self) -> &'static str {
         match self {
             ParserConfig::BooksToscrape => books::VERSION,
-            ParserConfig::Generic => generic::VERSION,
+            ParserConfig::Generic { .. } => generic::VERSION,
             ParserConfig::SiteRules(_) => rules::VERSION,
             ParserConfig::NaverShopping
             | ParserConfig::NaverSmartstore
@@ -74,6 +79,7 @@ impl ParserConfig {
     pub fn validate(&self) -> Vec<String> {
         match self {
             ParserConfig::SiteRules(rules) => rules.validate(),
+            ParserConfig::Generic { page_size: Some(0) } => vec!["generic.page_size: must be at least 1".into()],
             _ => vec![],
         }
     }
@@ -110,7 +116,7 @@ impl ParseError {
 pub fn parse(config: &ParserConfig, body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     match config {
         ParserConfig::BooksToscrape => books::parse(body, ctx),
-        ParserConfig::Generic => generic::parse(body, ctx),
+        ParserConfig::Generic { page_size } => generic::parse(body, ctx, *page_size),
         ParserConfig::SiteRules(rules) => rules::parse(rules, body, ctx),
         ParserConfig::NaverShopping => api::naver_shopping(body, ctx),
         ParserConfig::NaverSmartstore => api::naver_smartstore(body, ctx),
@@ -128,6 +134,13 @@ mod tests {
     fn config_shapes() {
         let c: ParserConfig = serde_json::from_str(r#"{"type":"generic"}"#).expect("generic");
         assert_eq!(c.name(), "generic");
+        let c: ParserConfig = serde_json::from_str(r#"{"type":"generic","page_size":48}"#).expect("generic");
+        assert!(matches!(c, ParserConfig::Generic { page_size: Some(48) }) && c.validate().is_empty());
+        let c: ParserConfig = serde_json::from_str(r#"{"type":"generic","page_size":0}"#).expect("generic");
+        assert_eq!(c.validate(), vec!["generic.page_size: must be at least 1".to_string()]);
+        let c: ParserConfig =
+            serde_json::from_str(r#"{"type":"site_rules","listing_items":"li","page_size":0}"#).expect("rules");
+        assert_eq!(c.validate(), vec!["site_rules.page_size: must be at least 1".to_string()]);
         let c: ParserConfig =
             serde_json::from_str(r#"{"type":"site_rules","title":"h2.t","price":".p"}"#).expect("rules");
         assert!(c.validate().is_empty(), "{:?}", c.validate());

@@ -74,6 +74,10 @@ pub struct SiteRules {
     /// Query parameter holding the page number (default `page`).
     #[serde(default)]
     pub page_param: Option<String>,
+    /// How many items a full listing page holds, for exact absolute positions on a short last page
+    /// (default: the items on the page, right for every page but a short last one).
+    #[serde(default)]
+    pub page_size: Option<u32>,
 }
 
 /// A parsed rule: selector and optional attribute.
@@ -98,6 +102,9 @@ impl SiteRules {
         }
         if self.title.is_some() != self.price.is_some() {
             problems.push("site_rules: `title` and `price` go together".into());
+        }
+        if self.page_size == Some(0) {
+            problems.push("site_rules.page_size: must be at least 1".into());
         }
         problems
     }
@@ -235,7 +242,7 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
                 what: format!("neither the title rule nor listing_items {items_rule:?} matches"),
             });
         }
-        let page_size = u32::try_from(elements.len()).unwrap_or(u32::MAX);
+        let page_size = rules.page_size.unwrap_or_else(|| u32::try_from(elements.len()).unwrap_or(u32::MAX)).max(1);
         let (list_kind, list_id) = match &keyword {
             Some(k) => ("search", format!("search:{k}")),
             None => ("category", id_from_url(&page_url).unwrap_or_default()),
@@ -305,6 +312,12 @@ mod tests {
         assert_eq!(got, vec![(5, "s.example/p/1"), (6, "s.example/p/2")]);
         assert_eq!(parsed.ranks[0].keyword.as_deref(), Some("shoe"));
         assert_eq!(parsed.products[0].price.as_ref().map(|p| p.minor_units), Some(1000));
+
+        // The short last page of a 24-per-page listing: page 3 starts at 49, whatever it holds.
+        let r = rules(r#"{"listing_items":"li.item","page_size":24}"#);
+        let parsed = parse(&r, html.as_bytes(), &ctx).expect("parses");
+        let got: Vec<(u32, u32, u32)> = parsed.ranks.iter().map(|r| (r.position, r.page, r.page_size)).collect();
+        assert_eq!(got, vec![(49, 3, 24), (50, 3, 24)]);
     }
 
     #[test]
