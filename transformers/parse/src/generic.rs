@@ -212,6 +212,9 @@ struct Found {
     image: Option<String>,
     /// (price text, list price text, currency)
     price: Option<(String, Option<String>, Option<String>)>,
+    /// An offer whose price text could not be read (no or ambiguous currency, inexact amount): kept so
+    /// that a product with no readable price is refused with the reason, not stored without a price.
+    refused_price: Option<(String, Option<String>, Option<String>)>,
     rating: Option<(String, Option<f64>, Option<f64>)>,
     rating_count: Option<u64>,
     availability: Option<String>,
@@ -229,6 +232,7 @@ impl Found {
             category: self.category.or(other.category),
             image: self.image.or(other.image),
             price: self.price.or(other.price),
+            refused_price: self.refused_price.or(other.refused_price),
             rating: self.rating.or(other.rating),
             rating_count: self.rating_count.or(other.rating_count),
             availability: self.availability.or(other.availability),
@@ -288,14 +292,20 @@ fn from_node(p: &Value, ctx: &PageContext<'_>) -> Found {
     // The lowest current offer; its availability goes with it.
     let hints_currency = ctx.default_currency;
     let mut best: Option<(f64, OfferText)> = None;
+    let mut refused: Option<OfferText> = None;
     for offer in offers(p) {
         let currency = offer.2.as_deref().or(hints_currency);
-        let Ok(Some(fact)) = price_fact(NAME, &offer.0, None, currency, hints_currency) else {
-            continue;
-        };
-        let value = fact.minor_units as f64;
-        if best.as_ref().is_none_or(|(b, _)| value < *b) {
-            best = Some((value, offer));
+        match price_fact(NAME, &offer.0, None, currency, hints_currency) {
+            Ok(Some(fact)) => {
+                let value = fact.minor_units as f64;
+                if best.as_ref().is_none_or(|(b, _)| value < *b) {
+                    best = Some((value, offer));
+                }
+            }
+            Ok(None) => {}
+            Err(_) => {
+                refused.get_or_insert(offer);
+            }
         }
     }
     let any_availability = offers(p).into_iter().find_map(|o| o.3);
@@ -311,6 +321,7 @@ fn from_node(p: &Value, ctx: &PageContext<'_>) -> Found {
         image: url_value(p.get("image")),
         availability: best.as_ref().and_then(|(_, o)| o.3.clone()).or(any_availability),
         price: best.map(|(_, o)| (o.0, o.1, o.2)),
+        refused_price: refused.map(|o| (o.0, o.1, o.2)),
         rating: rating
             .and_then(|r| Some((text(r.get("ratingValue"))?, num(r.get("bestRating")), num(r.get("worstRating"))))),
         rating_count: rating
@@ -347,6 +358,7 @@ fn from_meta(m: &Map<String, Value>) -> Found {
         category: get("product:category"),
         image: get("og:image"),
         price: price.map(|p| (p, list, currency)),
+        refused_price: None,
         rating: None,
         rating_count: None,
         availability: get("product:availability").or_else(|| get("og:availability")),
@@ -464,7 +476,8 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
         .or_else(|| id_from_url(&canonical))
         .ok_or_else(|| field("product_id", format!("no sku, gtin or productID, and no usable URL in {canonical}")))?;
     let category = found.category.clone().or_else(|| breadcrumb_category(&ld, &url, &title));
-    let price = match &found.price {
+    // No readable price anywhere, but an offer that could not be read: refused with that offer's reason.
+    let price = match found.price.as_ref().or(found.refused_price.as_ref()) {
         Some((raw, list, currency)) => {
             price_fact(NAME, raw, list.as_deref(), currency.as_deref().or(ctx.default_currency), ctx.default_currency)?
         }
@@ -679,5 +692,24 @@ mod tests {
         // Page 1 is the same either way.
         let html = item_list(&[1, 2, 3]);
         assert_eq!(ranks(&html, "https://shop.example/c/mugs", Some(20))[2], (3, 1, 20));
+    }
+
+    #[test]
+    fn an_offer_that_cannot_be_priced_refuses_the_page_with_the_reason() {
+        // `$` alone, no priceCurrency and no source default: not stored as a product without a price.
+        let html = r#"<script type="application/ld+json">{"@context":"https://schema.org","@type":"Product",
+        "name":"Lamp","sku":"L-1","offers":{"@type":"Offer","price":"$24.00"}}</script>"#;
+        let err = parse(html.as_bytes(), &ctx("https://shop.example/lamp"), None).expect_err("refused");
+        assert!(err.to_string().contains("ambiguous currency"), "{err}");
+        // With the source's default currency it is a price.
+        let c = PageContext { default_currency: Some("AUD"), ..ctx("https://shop.example/lamp") };
+        let p = parse(html.as_bytes(), &c, None).expect("parses").products.remove(0);
+        assert_eq!(p.price.map(|p| (p.currency, p.minor_units)), Some(("AUD".to_string(), 2400)));
+        // A readable offer beside an unreadable one wins.
+        let html = r#"<script type="application/ld+json">{"@context":"https://schema.org","@type":"Product",
+        "name":"Lamp","sku":"L-1","offers":[{"@type":"Offer","price":"$20.00"},
+        {"@type":"Offer","price":"22.00","priceCurrency":"CAD"}]}</script>"#;
+        let p = parse(html.as_bytes(), &ctx("https://shop.example/lamp"), None).expect("parses").products.remove(0);
+        assert_eq!(p.price.map(|p| p.minor_units), Some(2200));
     }
 }
