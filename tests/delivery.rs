@@ -1,6 +1,6 @@
 //! Delivery guarantees on real services: a loader killed between consuming and ClickHouse's
 //! acknowledgement loses nothing and doubles nothing; poison records are dead-lettered with their reason
-//! and the partition moves on; counts reconcile.
+//! and the partition moves on (in the transform and in the loader); counts reconcile.
 
 mod common;
 
@@ -12,7 +12,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use shopstream_core::Codec;
-use shopstream_schemas::{DeadLetter, RawPage};
+use shopstream_schemas::{DeadLetter, RankObserved, RawPage};
 
 /// One listing page and its 20 books: 21 fetches, 20 products, 20 prices, 20 ranks.
 fn small_crawl(name: &str) -> (TestEnv, tokio_util::sync::CancellationToken) {
@@ -172,6 +172,54 @@ fn poison_records_are_dead_lettered_with_their_reason_and_counts_reconcile() {
     let listing_pages = 1;
     assert_eq!(raw, 23);
     assert_eq!(raw, products + listing_pages + letters.len() as i64, "raw records = parsed + dead-lettered");
+}
+
+#[test]
+fn events_the_tables_cannot_hold_are_dead_lettered_by_the_loader() {
+    let (mut env, _sandbox) = small_crawl("loadpoison");
+    let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
+    let db = env.database.clone();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // Behind the 20 good ranks: bytes that are no Avro, and a valid RankObserved with position 0.
+    rt.block_on(async {
+        let producer: FutureProducer =
+            ClientConfig::new().set("bootstrap.servers", &env.brokers).create().expect("producer");
+        let codec = Codec::new(&env.registry);
+        let mut zero: RankObserved =
+            serde_json::from_str(include_str!("../schemas/examples/rank_observed.json")).expect("example");
+        zero.position = 0;
+        zero.event_id = "poison-rank".into();
+        let zero = codec.encode(&topics.ranks, &zero).await.expect("encode");
+        for payload in [b"no avro here".to_vec(), zero] {
+            producer
+                .send(FutureRecord::to(&topics.ranks).key("poison").payload(&payload), Duration::from_secs(10))
+                .await
+                .map_err(|(e, _)| e)
+                .expect("produce poison");
+        }
+    });
+    let l = env.spawn(env.cmd(&["load"]));
+    env.wait_idle(&format!("g_{}", env.id));
+    env.stop(l);
+
+    let letters: Vec<DeadLetter> = rt.block_on(async {
+        let codec = Codec::new(&env.registry);
+        let mut v = Vec::new();
+        for bytes in read_all(&env, &topics.dlq_load) {
+            v.push(codec.decode::<DeadLetter>(&bytes).await.expect("a dead letter"));
+        }
+        v
+    });
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    assert!(letters.iter().all(|l| l.stage == "load" && l.origin_topic == topics.ranks && l.error_kind == "bad_data"));
+    assert!(letters.iter().any(|l| l.payload == b"no avro here"), "{letters:?}");
+    assert!(letters.iter().any(|l| l.reason.contains("position = 0 is out of range")), "{letters:?}");
+    // in = out + dead-lettered: every rank record is a row or a dead letter, and no row has position 0.
+    let ranks = shopstream_core::kafka::topic_size(&env.brokers, &topics.ranks).expect("size");
+    let rows = env.count(&format!("SELECT count() FROM {db}.rank_observations FINAL"));
+    assert_eq!((ranks, rows), (22, 20));
+    assert_eq!(ranks, rows + letters.len() as i64);
+    assert_eq!(env.count(&format!("SELECT count() FROM {db}.rank_observations WHERE position = 0")), 0);
 }
 
 #[test]

@@ -1,15 +1,30 @@
 //! Table rows and their mapping from events (one event, one row).
+//!
+//! A value a column cannot hold (a negative time, a position below 1) is an error, so the record is
+//! dead-lettered with the reason rather than stored clamped.
 
 use clickhouse::Row;
 use serde::Serialize;
+use shopstream_core::Error;
 use shopstream_schemas::{FetchObserved, PriceObserved, ProductObserved, Provenance, RankObserved};
 
-fn secs(ms: i64) -> u32 {
-    u32::try_from(ms.max(0) / 1000).unwrap_or(u32::MAX)
+fn bad(field: &str, value: i64, expected: &str) -> Error {
+    Error::Decode(format!("{field} = {value} is out of range ({expected})"))
 }
 
-fn version(ms: i64) -> u64 {
-    u64::try_from(ms).unwrap_or(0)
+/// Epoch milliseconds → a ClickHouse `DateTime` (seconds, 1970–2106).
+fn secs(field: &str, ms: i64) -> Result<u32, Error> {
+    u32::try_from(ms / 1000).ok().filter(|_| ms >= 0).ok_or_else(|| bad(field, ms, "epoch milliseconds, 1970-2106"))
+}
+
+/// The ReplacingMergeTree version: the fetch time in milliseconds (the latest fetch wins).
+fn version(ms: i64) -> Result<u64, Error> {
+    u64::try_from(ms).map_err(|_| bad("fetched_at", ms, "epoch milliseconds"))
+}
+
+/// A 1-based count (position, page) or, with `min` 0, a size.
+fn count(field: &str, value: i64, min: u32) -> Result<u32, Error> {
+    u32::try_from(value).ok().filter(|v| *v >= min).ok_or_else(|| bad(field, value, &format!("{min} to {}", u32::MAX)))
 }
 
 #[derive(Debug, Clone, Row, Serialize)]
@@ -39,8 +54,10 @@ pub struct ProductRow {
     pub version: u64,
 }
 
-impl From<ProductObserved> for ProductRow {
-    fn from(e: ProductObserved) -> Self {
+impl TryFrom<ProductObserved> for ProductRow {
+    type Error = Error;
+
+    fn try_from(e: ProductObserved) -> Result<Self, Error> {
         let Provenance {
             fetch_id,
             crawl_id,
@@ -53,7 +70,7 @@ impl From<ProductObserved> for ProductRow {
             parser_version,
             ..
         } = e.provenance;
-        ProductRow {
+        Ok(ProductRow {
             source,
             product_id: e.product_id,
             url: e.url,
@@ -67,7 +84,7 @@ impl From<ProductObserved> for ProductRow {
             in_stock: e.in_stock.map(u8::from),
             stock: e.stock,
             image_url: e.image_url,
-            observed_at: secs(fetched_at),
+            observed_at: secs("fetched_at", fetched_at)?,
             fetch_id,
             crawl_id,
             event_id: e.event_id,
@@ -76,8 +93,8 @@ impl From<ProductObserved> for ProductRow {
             raw_offset,
             parser,
             parser_version,
-            version: version(fetched_at),
-        }
+            version: version(fetched_at)?,
+        })
     }
 }
 
@@ -103,14 +120,16 @@ pub struct PriceRow {
     pub version: u64,
 }
 
-impl From<PriceObserved> for PriceRow {
-    fn from(e: PriceObserved) -> Self {
+impl TryFrom<PriceObserved> for PriceRow {
+    type Error = Error;
+
+    fn try_from(e: PriceObserved) -> Result<Self, Error> {
         let p = e.provenance;
-        PriceRow {
+        Ok(PriceRow {
             source: p.source,
             product_id: e.product_id,
             crawl_id: p.crawl_id,
-            observed_at: secs(p.fetched_at),
+            observed_at: secs("fetched_at", p.fetched_at)?,
             price_minor: e.price_minor,
             currency: e.currency,
             amount: e.amount,
@@ -124,8 +143,8 @@ impl From<PriceObserved> for PriceRow {
             raw_offset: p.raw_offset,
             parser: p.parser,
             parser_version: p.parser_version,
-            version: version(p.fetched_at),
-        }
+            version: version(p.fetched_at)?,
+        })
     }
 }
 
@@ -153,20 +172,22 @@ pub struct RankRow {
     pub version: u64,
 }
 
-impl From<RankObserved> for RankRow {
-    fn from(e: RankObserved) -> Self {
+impl TryFrom<RankObserved> for RankRow {
+    type Error = Error;
+
+    fn try_from(e: RankObserved) -> Result<Self, Error> {
         let p = e.provenance;
-        RankRow {
+        Ok(RankRow {
             source: p.source,
             list_id: e.list_id,
             product_id: e.product_id,
             crawl_id: p.crawl_id,
-            observed_at: secs(p.fetched_at),
+            observed_at: secs("fetched_at", p.fetched_at)?,
             list_kind: e.list_kind,
             keyword: e.keyword,
-            position: u32::try_from(e.position).unwrap_or(0),
-            page: u32::try_from(e.page).unwrap_or(0),
-            page_size: u32::try_from(e.page_size).unwrap_or(0),
+            position: count("position", e.position.into(), 1)?,
+            page: count("page", e.page.into(), 1)?,
+            page_size: count("page_size", e.page_size.into(), 0)?,
             product_url: e.product_url,
             url: p.url,
             fetch_id: p.fetch_id,
@@ -176,8 +197,8 @@ impl From<RankObserved> for RankRow {
             raw_offset: p.raw_offset,
             parser: p.parser,
             parser_version: p.parser_version,
-            version: version(p.fetched_at),
-        }
+            version: version(p.fetched_at)?,
+        })
     }
 }
 
@@ -198,11 +219,13 @@ pub struct FetchRow {
     pub version: u64,
 }
 
-impl From<FetchObserved> for FetchRow {
-    fn from(e: FetchObserved) -> Self {
-        FetchRow {
+impl TryFrom<FetchObserved> for FetchRow {
+    type Error = Error;
+
+    fn try_from(e: FetchObserved) -> Result<Self, Error> {
+        Ok(FetchRow {
             host: e.host,
-            fetched_at: secs(e.fetched_at),
+            fetched_at: secs("fetched_at", e.fetched_at)?,
             fetch_id: e.fetch_id,
             crawl_id: e.crawl_id,
             source: e.source,
@@ -213,7 +236,44 @@ impl From<FetchObserved> for FetchRow {
             attempts: e.attempts,
             outcome: e.outcome,
             error: e.error,
-            version: version(e.fetched_at),
-        }
+            version: version(e.fetched_at)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rank() -> RankObserved {
+        serde_json::from_str(include_str!("../../../schemas/examples/rank_observed.json")).expect("example")
+    }
+
+    #[test]
+    fn an_event_maps_to_its_row() {
+        let row = RankRow::try_from(rank()).expect("row");
+        assert_eq!((row.position, row.page, row.page_size), (1, 1, 20));
+        assert_eq!((row.observed_at, row.version), (1_795_300_200, 1_795_300_200_123));
+    }
+
+    #[test]
+    fn values_a_column_cannot_hold_are_errors_not_clamped() {
+        let mut e = rank();
+        e.position = 0;
+        let err = RankRow::try_from(e).expect_err("position 0");
+        assert!(err.to_string().contains("position = 0 is out of range"), "{err}");
+        assert_eq!(err.class(), shopstream_core::ErrorClass::BadData);
+        let mut e = rank();
+        e.page = -2;
+        assert!(RankRow::try_from(e).expect_err("page").to_string().contains("page = -2"));
+        let mut e = rank();
+        e.provenance.fetched_at = -1;
+        assert!(RankRow::try_from(e).expect_err("time").to_string().contains("fetched_at = -1"));
+        let mut e = rank();
+        e.provenance.fetched_at = (i64::from(u32::MAX) + 1) * 1000;
+        assert!(RankRow::try_from(e).is_err(), "past 2106 does not fit a DateTime");
+        let mut e = rank();
+        e.page_size = 0;
+        assert!(RankRow::try_from(e).is_ok(), "a size may be 0");
     }
 }

@@ -287,16 +287,16 @@ async fn decode_into(
         let Some(e) = worker::decode_until::<ProductObserved>(&loader.codec, bytes, sd).await? else {
             return Ok(false);
         };
-        products.push(e.into(), origin.clone());
+        products.push(e.try_into()?, origin.clone());
     } else if origin.topic == t.prices {
         let Some(e) = worker::decode_until::<PriceObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
-        prices.push(e.into(), origin.clone());
+        prices.push(e.try_into()?, origin.clone());
     } else if origin.topic == t.ranks {
         let Some(e) = worker::decode_until::<RankObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
-        ranks.push(e.into(), origin.clone());
+        ranks.push(e.try_into()?, origin.clone());
     } else if origin.topic == t.fetches {
         let Some(e) = worker::decode_until::<FetchObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
-        fetches.push(e.into(), origin.clone());
+        fetches.push(e.try_into()?, origin.clone());
     } else {
         return Err(shopstream_core::Error::Config(format!("no table for topic {}", origin.topic)));
     }
