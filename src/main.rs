@@ -30,14 +30,35 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct Global {
-    /// Kafka bootstrap servers.
-    #[arg(long, global = true, env = "SHOPSTREAM_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    /// Kafka bootstrap servers. Client options for a real cluster (SASL, TLS):
+    /// SHOPSTREAM_KAFKA_<OPTION>, e.g. SHOPSTREAM_KAFKA_SECURITY_PROTOCOL=SASL_SSL,
+    /// SHOPSTREAM_KAFKA_SASL_PASSWORD_FILE=/run/secrets/kafka.
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPSTREAM_KAFKA_BROKERS",
+        hide_env_values = true,
+        default_value = "127.0.0.1:9092"
+    )]
     brokers: String,
-    /// Schema Registry URL.
-    #[arg(long, global = true, env = "SHOPSTREAM_SCHEMA_REGISTRY_URL", default_value = "http://127.0.0.1:8081")]
+    /// Schema Registry URL. Basic auth: SHOPSTREAM_SCHEMA_REGISTRY_BASIC_AUTH[_FILE]=user:password.
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPSTREAM_SCHEMA_REGISTRY_URL",
+        hide_env_values = true,
+        default_value = "http://127.0.0.1:8081"
+    )]
     schema_registry_url: String,
-    /// ClickHouse HTTP URL.
-    #[arg(long, global = true, env = "SHOPSTREAM_CLICKHOUSE_URL", default_value = "http://127.0.0.1:8123")]
+    /// ClickHouse HTTP URL (`https://` for TLS). Credentials come from SHOPSTREAM_CLICKHOUSE_USER and
+    /// SHOPSTREAM_CLICKHOUSE_PASSWORD (or SHOPSTREAM_CLICKHOUSE_PASSWORD_FILE), never from flags.
+    #[arg(
+        long,
+        global = true,
+        env = "SHOPSTREAM_CLICKHOUSE_URL",
+        hide_env_values = true,
+        default_value = "http://127.0.0.1:8123"
+    )]
     clickhouse_url: String,
     /// ClickHouse database.
     #[arg(long, global = true, env = "SHOPSTREAM_CLICKHOUSE_DATABASE", default_value = "shopstream")]
@@ -226,6 +247,10 @@ struct ParseArgs {
     /// One JSON object per line.
     #[arg(long)]
     json: bool,
+    /// Let a URL reach loopback and private addresses (a local test server); refused by default, as
+    /// the extractor refuses them unless the source allows them.
+    #[arg(long)]
+    allow_private_network: bool,
 }
 
 #[derive(Args)]
@@ -265,7 +290,9 @@ struct PriceArgs {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour only on a terminal: logs written to files stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
     if json {
         builder.json().init();
     } else {
@@ -330,6 +357,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Registry(a) => {
             let mut cfg = shopstream_registry::RegistryConfig::new(a.listen, g.brokers.clone());
             cfg.topic = a.topic;
+            cfg.kafka_options = shopstream_registry::KafkaOptions(
+                shopstream_core::kafka::env_options()?.into_iter().map(|(k, v)| (k, v.expose().to_string())).collect(),
+            );
+            cfg.basic_auth = shopstream_core::secrets::basic_auth_from_env("SHOPSTREAM_REGISTRY_BASIC_AUTH")?.map(
+                |(user, password)| shopstream_registry::BasicAuth { user, password: password.expose().to_string() },
+            );
             cfg.default_compatibility = a.compatibility.parse().map_err(|e| anyhow::anyhow!("--compatibility: {e}"))?;
             shopstream_registry::serve(cfg, shutdown_on_signals()).await?;
         }
@@ -349,7 +382,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Topics(a) => {
             let topics = g.topics();
-            shopstream_core::kafka::ensure_topics(&g.brokers, &topics.all(), a.partitions).await?;
+            shopstream_core::kafka::ensure_pipeline_topics(&g.brokers, &topics, a.partitions).await?;
             for t in topics.all() {
                 println!("{t}");
             }
@@ -426,15 +459,22 @@ async fn run_all(g: &Global, a: &RunArgs, metrics: Metrics, shutdown: Cancellati
 
 async fn ensure_topics(g: &Global) -> anyhow::Result<()> {
     let partitions: i32 = std::env::var("SHOPSTREAM_PARTITIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
-    shopstream_core::kafka::ensure_topics(&g.brokers, &g.topics().all(), partitions)
+    shopstream_core::kafka::ensure_pipeline_topics(&g.brokers, &g.topics(), partitions)
         .await
-        .context("cannot create the topics")
+        .context("cannot create or check the topics")
 }
 
 async fn extract(g: &Global, a: &StageArgs, metrics: Metrics, shutdown: CancellationToken) -> anyhow::Result<()> {
     let pipeline = PipelineConfig::load(g.config.as_deref())?;
     let mut cfg = shopstream_extractors::http::ExtractConfig::new(pipeline.fetch_rules());
     cfg.group = g.group("extract");
+    cfg.message_max_bytes = shopstream_core::kafka::message_max_bytes()?;
+    if let Ok(v) = std::env::var("SHOPSTREAM_CRAWL_MEMORY_BYTES") {
+        cfg.crawl_memory_bytes = v
+            .trim()
+            .parse()
+            .with_context(|| format!("SHOPSTREAM_CRAWL_MEMORY_BYTES must be a number of bytes, not {v:?}"))?;
+    }
     if let Some(c) = a.concurrency {
         cfg.concurrency = c;
     }
@@ -445,6 +485,9 @@ async fn transform(g: &Global, a: &StageArgs, metrics: Metrics, shutdown: Cancel
     let pipeline = PipelineConfig::load(g.config.as_deref())?;
     let mut cfg = shopstream_transformers::stage::TransformConfig::new(pipeline.transform_sources());
     cfg.group = g.group("transform");
+    // A raw body is never larger than the largest body the extractor may fetch: a record that says
+    // otherwise is dead-lettered instead of sizing a buffer from its own word.
+    cfg.max_body_bytes = pipeline.fetch_rules().values().map(|f| f.max_body_bytes).max().unwrap_or(cfg.max_body_bytes);
     if let Some(c) = a.concurrency {
         cfg.concurrency = c;
     }
@@ -565,27 +608,27 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
 
 async fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
     let is_url = a.file.starts_with("http://") || a.file.starts_with("https://");
+    let pipeline = match &a.source {
+        Some(_) => Some(PipelineConfig::load(g.config.as_deref())?),
+        None => None,
+    };
+    let source = match (&a.source, &pipeline) {
+        (Some(name), Some(p)) => {
+            Some(p.sources.get(name).with_context(|| format!("no source named {name:?} in the config"))?)
+        }
+        _ => None,
+    };
     let body = if is_url {
-        let resp = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()?
-            .get(&a.file)
-            .send()
-            .await
-            .with_context(|| format!("cannot fetch {}", a.file))?;
-        let status = resp.status();
-        anyhow::ensure!(status.is_success(), "{} answered {status}", a.file);
-        resp.bytes().await?.to_vec()
+        // The extractor's guarded fetch: the source's address policy, body cap, redirect and time limits.
+        let mut rules = source.map(|s| s.fetch.clone()).unwrap_or_default();
+        rules.allow_private_network |= a.allow_private_network;
+        fetch_once(&a.file, &rules).await?
     } else {
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file))?
     };
     let url = a.url.clone().unwrap_or_else(|| if is_url { a.file.clone() } else { "http://localhost/".to_string() });
-    let (parser, currency) = match &a.source {
-        Some(name) => {
-            let pipeline = PipelineConfig::load(g.config.as_deref())?;
-            let s = pipeline.sources.get(name).with_context(|| format!("no source named {name:?} in the config"))?;
-            (s.parser.clone(), s.default_currency.clone())
-        }
+    let (parser, currency) = match source {
+        Some(s) => (s.parser.clone(), s.default_currency.clone()),
         None => (shopstream_parse::ParserConfig::Generic { page_size: None }, None),
     };
     let ctx = shopstream_parse::PageContext { url: &url, content_type: None, default_currency: currency.as_deref() };
@@ -609,6 +652,23 @@ async fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Fetch one URL the way the extractor does; the body of a 2xx answer.
+async fn fetch_once(url: &str, rules: &shopstream_extractors::http::SourceFetch) -> anyhow::Result<Vec<u8>> {
+    use shopstream_extractors::http::fetch::{self, Fetched};
+    let parsed = url::Url::parse(url).with_context(|| format!("invalid URL {url:?}"))?;
+    let client = fetch::client(rules).map_err(anyhow::Error::msg)?;
+    match fetch::fetch(&client, &parsed, rules).await {
+        Fetched::Response { response, .. } if (200..300).contains(&response.status) => Ok(response.body),
+        Fetched::Response { response, .. } => {
+            anyhow::bail!("{url} answered {}", fetch::status_text(response.status))
+        }
+        Fetched::Failed { error, attempts, .. } => anyhow::bail!("cannot fetch {url} ({attempts} attempts): {error}"),
+        Fetched::Refused { reason } => anyhow::bail!(
+            "refused to fetch {url}: {reason} (a local URL needs --allow-private-network, or a source that allows it)"
+        ),
+    }
 }
 
 fn price_json(

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use shopstream_loaders::clickhouse::queries::report;
 use shopstream_loaders::clickhouse::service::Sql;
 
 pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
@@ -13,23 +14,12 @@ pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
         let sql = sql.clone();
         async move { sql.query_text(&s).await }
     };
-    writeln!(out, "products: {}", q(format!("SELECT count() FROM {db}.products FINAL")).await?.trim())?;
-    writeln!(
-        out,
-        "price observations: {}",
-        q(format!("SELECT count() FROM {db}.price_observations FINAL")).await?.trim()
-    )?;
-    writeln!(
-        out,
-        "rank observations: {}",
-        q(format!("SELECT count() FROM {db}.rank_observations FINAL")).await?.trim()
-    )?;
+    writeln!(out, "products: {}", q(report("products", db)).await?.trim())?;
+    writeln!(out, "price observations: {}", q(report("price_observations", db)).await?.trim())?;
+    writeln!(out, "rank observations: {}", q(report("rank_observations", db)).await?.trim())?;
     writeln!(out)?;
     writeln!(out, "fetch outcomes:")?;
-    let outcomes = q(format!(
-        "SELECT outcome, status, count() FROM {db}.fetch_log FINAL GROUP BY outcome, status ORDER BY outcome, status"
-    ))
-    .await?;
+    let outcomes = q(report("fetch_outcomes", db)).await?;
     for line in outcomes.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if let [outcome, status, n] = f.as_slice() {
@@ -38,10 +28,7 @@ pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "products per rating:")?;
-    let ratings = q(format!(
-        "SELECT ifNull(toString(rating), 'none') AS r, count() FROM {db}.products FINAL GROUP BY r ORDER BY r"
-    ))
-    .await?;
+    let ratings = q(report("ratings", db)).await?;
     for line in ratings.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if let [r, n] = f.as_slice() {
@@ -50,12 +37,7 @@ pub async fn print(url: &str, database: &str) -> anyhow::Result<()> {
     }
     writeln!(out)?;
     writeln!(out, "five cheapest books (latest price):")?;
-    let cheapest = q(format!(
-        "SELECT p.title, l.price_minor, l.currency FROM {db}.latest_prices AS l
-         ANY INNER JOIN (SELECT source, product_id, title FROM {db}.products FINAL) AS p USING (source, product_id)
-         ORDER BY l.price_minor, p.title LIMIT 5"
-    ))
-    .await?;
+    let cheapest = q(report("cheapest", db)).await?;
     for line in cheapest.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         if let [title, minor, cur] = f.as_slice() {

@@ -145,12 +145,16 @@ fn ambiguous_currencies_are_reported_and_never_silently_guessed_into_events() {
 fn parse_fetches_a_url_once_and_parses_it() {
     let (base, _sandbox) = common::start_sandbox(0);
     let url = format!("{base}/catalogue/page-2.html");
-    let (ok, out, err) = shopstream(&["parse", &url, "--source", "books", "--json"]);
+    // The sandbox is on loopback: refused like any private address unless asked for.
+    let (ok, _, err) = shopstream(&["parse", &url, "--source", "books", "--json"]);
+    assert!(!ok && err.contains("loopback") && err.contains("--allow-private-network"), "{err}");
+    let (ok, out, err) = shopstream(&["parse", &url, "--source", "books", "--json", "--allow-private-network"]);
     assert!(ok, "{err}");
     let ranks: Vec<serde_json::Value> = json_lines(&out).into_iter().filter(|l| l["kind"] == "rank").collect();
     assert_eq!(ranks.len(), 20);
     assert_eq!(ranks[0]["position"], 21, "page 2 starts at position 21");
     assert!(ranks[0]["product_url"].as_str().expect("url").starts_with(&base), "links resolve against the fetched URL");
-    let (ok, _, err) = shopstream(&["parse", &format!("{base}/no-such-page.html"), "--source", "books"]);
+    let missing = format!("{base}/no-such-page.html");
+    let (ok, _, err) = shopstream(&["parse", &missing, "--source", "books", "--allow-private-network"]);
     assert!(!ok && err.contains("404"), "{err}");
 }

@@ -14,6 +14,13 @@ fn every_compose_command_exists_in_the_cli() {
     for needed in ["kafka", "schema-registry", "clickhouse", "extract", "transform", "load", "prometheus", "grafana"] {
         assert!(services.contains_key(needed), "service {needed} is missing");
     }
+    // ClickHouse is not published without a password, nor beyond the host's loopback.
+    let ch = &services[&serde_yaml::Value::from("clickhouse")];
+    let password = ch["environment"]["CLICKHOUSE_PASSWORD"].as_str().unwrap_or_default();
+    assert!(password.starts_with("${CLICKHOUSE_PASSWORD:?"), "ClickHouse needs a required password: {password:?}");
+    for port in ch["ports"].as_sequence().into_iter().flatten() {
+        assert!(port.as_str().is_some_and(|p| p.starts_with("127.0.0.1:")), "ClickHouse port {port:?} is public");
+    }
     let mut stages = 0;
     for (name, svc) in services {
         let name = name.as_str().expect("name");
@@ -27,6 +34,8 @@ fn every_compose_command_exists_in_the_cli() {
             "SHOPSTREAM_SCHEMA_REGISTRY_URL",
             "SHOPSTREAM_CLICKHOUSE_URL",
             "SHOPSTREAM_CLICKHOUSE_DATABASE",
+            "SHOPSTREAM_CLICKHOUSE_USER",
+            "SHOPSTREAM_CLICKHOUSE_PASSWORD",
         ] {
             assert!(env[var].as_str().is_some(), "{name}: {var} is not set");
         }

@@ -109,3 +109,47 @@ fn an_optional_field_is_backward_compatible_and_a_breaking_change_is_refused_bef
         assert_eq!(versions, serde_json::json!([1, 2]), "no version was added");
     });
 }
+
+/// A small contract in two versions: v2 adds a field with a default.
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq, Clone)]
+struct TinyV1 {
+    sku: String,
+}
+
+impl Contract for TinyV1 {
+    const SCHEMA: &'static str =
+        r#"{"type":"record","name":"Tiny","namespace":"io.shopstream.test","fields":[{"name":"sku","type":"string"}]}"#;
+    const NAME: &'static str = "io.shopstream.test.Tiny";
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq, Clone)]
+struct TinyV2 {
+    sku: String,
+    pack_size: i64,
+}
+
+impl Contract for TinyV2 {
+    const SCHEMA: &'static str = r#"{"type":"record","name":"Tiny","namespace":"io.shopstream.test","fields":[{"name":"sku","type":"string"},{"name":"pack_size","type":"long","default":1}]}"#;
+    const NAME: &'static str = "io.shopstream.test.Tiny";
+}
+
+#[test]
+fn a_new_reader_reads_old_events_with_the_defaults_of_its_new_fields() {
+    // What a replay through a new build does: events written with v1 are read by the v2 type.
+    let env = common::TestEnv::new("reader", "[sources]\n");
+    let topic = format!("{}events.tiny", env.topic_prefix());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let codec = Codec::new(&env.registry);
+        let old = codec.encode(&topic, &TinyV1 { sku: "A-1".into() }).await.expect("v1 registers");
+        // v2 is BACKWARD compatible: the registry takes it as the subject's next version.
+        let new = codec.encode(&topic, &TinyV2 { sku: "B-2".into(), pack_size: 6 }).await.expect("v2 registers");
+        let read_old: TinyV2 = codec.decode(&old).await.expect("the v2 reader reads v1 data");
+        assert_eq!(read_old, TinyV2 { sku: "A-1".into(), pack_size: 1 }, "the default fills the new field");
+        let read_new: TinyV2 = codec.decode(&new).await.expect("v2 data");
+        assert_eq!(read_new.pack_size, 6);
+        // And the v1 reader still reads v2 data (the field it does not know is dropped).
+        let v1_reads_v2: TinyV1 = codec.decode(&new).await.expect("v1 reads v2");
+        assert_eq!(v1_reads_v2.sku, "B-2");
+    });
+}

@@ -2,7 +2,8 @@
 //! Registry. Schemas are registered under `<topic>-value` (TopicNameStrategy) on first use; a schema the
 //! registry rejects (e.g. not BACKWARD compatible) fails the encode, so nothing is produced with it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
@@ -26,7 +27,9 @@ impl std::fmt::Debug for Codec {
 }
 
 fn registry_error(e: SRCError) -> Error {
-    if e.retriable {
+    // Refused credentials are an outage of ours to fix, not a verdict on the record: waited out (the
+    // stage retries with the reason in its log) instead of dead-lettering every record.
+    if e.retriable || is_unauthorized(&e) {
         Error::Registry(e.to_string())
     } else {
         // Rejected by the registry (incompatible or invalid schema) or not encodable: not a transient fault.
@@ -34,10 +37,40 @@ fn registry_error(e: SRCError) -> Error {
     }
 }
 
+fn is_unauthorized(e: &SRCError) -> bool {
+    let text = e.to_string();
+    text.contains("401") || text.contains("403") || text.contains("Unauthorized")
+}
+
 impl Codec {
+    /// A codec for the registry at `schema_registry_url`, with HTTP basic auth when
+    /// `SHOPSTREAM_SCHEMA_REGISTRY_BASIC_AUTH` (or `…_FILE`) holds `user:password`. A malformed setting
+    /// is logged and the codec goes without auth (the registry then refuses it with 401, which is waited
+    /// out as an outage with that reason, never dead-lettered).
     pub fn new(schema_registry_url: &str) -> Self {
-        let settings = SrSettings::new(schema_registry_url.trim_end_matches('/').to_string());
-        Codec { encoder: Arc::new(AvroEncoder::new(settings.clone())), decoder: Arc::new(AvroDecoder::new(settings)) }
+        Codec::try_new(schema_registry_url).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "The schema registry credentials are unusable; going without them.");
+            let settings = SrSettings::new(schema_registry_url.trim_end_matches('/').to_string());
+            Codec {
+                encoder: Arc::new(AvroEncoder::new(settings.clone())),
+                decoder: Arc::new(AvroDecoder::new(settings)),
+            }
+        })
+    }
+
+    pub fn try_new(schema_registry_url: &str) -> Result<Self> {
+        let url = schema_registry_url.trim_end_matches('/').to_string();
+        let settings = match crate::secrets::basic_auth_from_env("SHOPSTREAM_SCHEMA_REGISTRY_BASIC_AUTH")? {
+            None => SrSettings::new(url),
+            Some((user, password)) => SrSettings::new_builder(url)
+                .set_basic_authorization(&user, Some(password.expose()))
+                .build()
+                .map_err(|e| Error::Config(format!("schema registry client: {}", e.error)))?,
+        };
+        Ok(Codec {
+            encoder: Arc::new(AvroEncoder::new(settings.clone())),
+            decoder: Arc::new(AvroDecoder::new(settings)),
+        })
     }
 
     /// Encode `item` for `topic`, registering its schema under `<topic>-value` if needed.
@@ -48,7 +81,7 @@ impl Codec {
             Ok(bytes) => Ok(bytes),
             Err(e) => {
                 // Never cache transient failures (schema_registry_converter #171).
-                if e.retriable {
+                if e.retriable || is_unauthorized(&e) {
                     self.encoder.remove_errors_from_cache();
                 }
                 Err(registry_error(e))
@@ -64,14 +97,35 @@ impl Codec {
         let decoded = match self.decoder.decode(Some(bytes)).await {
             Ok(d) => d,
             Err(e) => {
-                if e.retriable {
+                if e.retriable || is_unauthorized(&e) {
                     self.decoder.remove_errors_from_cache();
                     return Err(Error::Registry(e.to_string()));
                 }
                 return Err(Error::Decode(e.to_string()));
             }
         };
-        apache_avro::from_value::<T>(&decoded.value)
+        // The registry gives the writer's schema; the record is read as this build's (the reader's)
+        // schema: Avro schema resolution fills fields the writer did not have from their defaults and
+        // drops the ones the reader no longer has. That is what BACKWARD compatibility promises a replay.
+        let reader = reader_schema::<T>()?;
+        let value = decoded
+            .value
+            .resolve(&reader)
+            .map_err(|e| Error::Decode(format!("the record cannot be read as {}: {e}", T::NAME)))?;
+        apache_avro::from_value::<T>(&value)
             .map_err(|e| Error::Decode(format!("record does not match {}: {e}", T::NAME)))
     }
+}
+
+/// The parsed reader schema of `T`, parsed once per process.
+fn reader_schema<T: Contract>() -> Result<Arc<apache_avro::Schema>> {
+    static SCHEMAS: OnceLock<Mutex<HashMap<&'static str, Arc<apache_avro::Schema>>>> = OnceLock::new();
+    let mut map = SCHEMAS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = map.get(T::NAME) {
+        return Ok(s.clone());
+    }
+    let schema =
+        Arc::new(T::schema().map_err(|e| Error::Config(format!("the schema of {} does not parse: {e}", T::NAME)))?);
+    map.insert(T::NAME, schema.clone());
+    Ok(schema)
 }

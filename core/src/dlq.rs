@@ -8,6 +8,9 @@ use crate::codec::Codec;
 use crate::error::{ErrorClass, Result};
 use crate::kafka::Producer;
 
+/// How much of a refused dead letter's payload is kept (the reason says it was cut, and from how much).
+pub const TRUNCATED_PAYLOAD_BYTES: usize = 64 * 1024;
+
 /// The record being dead-lettered, copied out of the consumer's buffer.
 #[derive(Debug, Clone)]
 pub struct Origin {

@@ -44,10 +44,7 @@ pub enum Error {
 impl Error {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Kafka(e) => match e.rdkafka_error_code() {
-                Some(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge) => ErrorClass::BadData,
-                _ => ErrorClass::External,
-            },
+            Error::Kafka(e) => kafka_class(e),
             Error::Registry(_) => ErrorClass::External,
             Error::Avro(_) => ErrorClass::BadData,
             Error::Decode(_) => ErrorClass::BadData,
@@ -61,4 +58,41 @@ impl Error {
     }
 }
 
+/// The one classifier of Kafka client errors: records the broker refuses for what they are (too large,
+/// invalid) are bad data, refusals of the client's rights are configuration, the rest is transient.
+pub fn kafka_class(e: &rdkafka::error::KafkaError) -> ErrorClass {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    match e.rdkafka_error_code() {
+        Some(
+            C::MessageSizeTooLarge | C::InvalidMessageSize | C::InvalidMessage | C::InvalidRecord | C::PolicyViolation,
+        ) => ErrorClass::BadData,
+        Some(
+            C::TopicAuthorizationFailed
+            | C::ClusterAuthorizationFailed
+            | C::SaslAuthenticationFailed
+            | C::InvalidConfig
+            | C::InvalidRequiredAcks,
+        ) => ErrorClass::Config,
+        _ => ErrorClass::External,
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode as C;
+
+    #[test]
+    fn kafka_errors_are_classified_by_their_code() {
+        let too_large = KafkaError::MessageProduction(C::MessageSizeTooLarge);
+        assert_eq!(kafka_class(&too_large), ErrorClass::BadData);
+        assert!(!Error::Kafka(too_large).is_retriable());
+        assert_eq!(kafka_class(&KafkaError::MessageProduction(C::TopicAuthorizationFailed)), ErrorClass::Config);
+        for transient in [C::BrokerTransportFailure, C::RequestTimedOut, C::NotLeaderForPartition, C::MessageTimedOut] {
+            assert!(Error::Kafka(KafkaError::MessageProduction(transient)).is_retriable(), "{transient:?}");
+        }
+    }
+}

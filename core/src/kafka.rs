@@ -3,6 +3,7 @@
 //! work is acknowledged.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,27 +18,97 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::error::{Error, Result};
 use crate::offsets::OffsetTracker;
+use crate::secrets::Secret;
 
 /// How long a send may wait in the local queue before it fails.
 const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Variables under `SHOPSTREAM_KAFKA_` that are not client options.
+const NOT_OPTIONS: [&str; 2] = ["BROKERS", "PORT"];
+
+/// librdkafka options for a real cluster (SASL, TLS, …) from the environment: `SHOPSTREAM_KAFKA_<NAME>`
+/// sets option `<name>` in lower case with `_` read as `.` (`SHOPSTREAM_KAFKA_SECURITY_PROTOCOL=SASL_SSL`
+/// sets `security.protocol`); a name ending in `_FILE` reads the value from that file, for secrets
+/// (`SHOPSTREAM_KAFKA_SASL_PASSWORD_FILE`). Values are [`Secret`]s: never printed.
+pub fn env_options() -> Result<Vec<(String, Secret)>> {
+    let mut options = Vec::new();
+    for (var, _) in std::env::vars() {
+        let Some(rest) = var.strip_prefix("SHOPSTREAM_KAFKA_") else { continue };
+        if NOT_OPTIONS.contains(&rest) || rest.is_empty() {
+            continue;
+        }
+        let name = rest.strip_suffix("_FILE").unwrap_or(rest);
+        let Some(value) = crate::secrets::from_env(&format!("SHOPSTREAM_KAFKA_{name}"))? else { continue };
+        options.push((name.to_ascii_lowercase().replace('_', "."), value));
+    }
+    options.sort_by(|a, b| a.0.cmp(&b.0));
+    options.dedup_by(|a, b| a.0 == b.0);
+    Ok(options)
+}
+
+/// A client config for `brokers` with the options of [`env_options`]: every Kafka client of the
+/// pipeline starts from it.
+pub fn client_config(brokers: &str) -> Result<ClientConfig> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    for (name, value) in env_options()? {
+        config.set(name, value.expose());
+    }
+    Ok(config)
+}
+
+/// The largest record (key + value) the pipeline publishes, unless `SHOPSTREAM_MESSAGE_MAX_BYTES` says
+/// otherwise: 12 MiB, so that the extractor's default 10 MiB page fits with its metadata.
+pub const DEFAULT_MESSAGE_MAX_BYTES: usize = 12 * 1024 * 1024;
+
+/// Room the client and broker need around a record (batch and record headers).
+const FRAMING_BYTES: usize = 64 * 1024;
+
+/// The one size limit of records: the producers check it before sending, librdkafka's
+/// `message.max.bytes` and the topics' `max.message.bytes` are set from it (with room for framing), and
+/// the extractor refuses to start with a `max_body_bytes` whose record could not fit
+/// ([`max_body_bytes_for`]). From `SHOPSTREAM_MESSAGE_MAX_BYTES`, at least 128 KiB.
+pub fn message_max_bytes() -> Result<usize> {
+    match std::env::var("SHOPSTREAM_MESSAGE_MAX_BYTES") {
+        Err(_) => Ok(DEFAULT_MESSAGE_MAX_BYTES),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (128 * 1024..=1024 * 1024 * 1024).contains(&n) => Ok(n),
+            _ => Err(Error::Config(format!(
+                "SHOPSTREAM_MESSAGE_MAX_BYTES must be a number of bytes from 131072 to 1073741824, not {v:?}"
+            ))),
+        },
+    }
+}
+
+/// The largest page body whose raw record surely fits in `message_max` bytes: the compressed body may
+/// be slightly larger than the page (zstd on incompressible bytes) and the record carries metadata.
+pub fn max_body_bytes_for(message_max: usize) -> usize {
+    message_max.saturating_sub(message_max / 100 + FRAMING_BYTES)
+}
 
 /// An idempotent producer (`enable.idempotence=true`, `acks=all`). Cheap to clone.
 #[derive(Clone)]
 pub struct Producer {
     inner: FutureProducer,
+    max_message_bytes: usize,
 }
 
 impl Producer {
     pub fn new(brokers: &str) -> Result<Producer> {
-        let inner: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        let max_message_bytes = message_max_bytes()?;
+        let inner: FutureProducer = client_config(brokers)?
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "60000")
-            .set("message.max.bytes", "8000000")
+            .set("message.max.bytes", (max_message_bytes + FRAMING_BYTES).to_string())
             .create()?;
-        Ok(Producer { inner })
+        Ok(Producer { inner, max_message_bytes })
+    }
+
+    /// Records whose key and value together are larger are refused before sending.
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
     }
 
     /// Send one record; done only when the broker acknowledged it. Returns (partition, offset).
@@ -69,6 +140,8 @@ impl Producer {
 pub struct TrackingContext {
     tracker: Arc<Mutex<OffsetTracker>>,
     group: String,
+    /// Partitions this member owns now (the eager protocol assigns and revokes the whole set).
+    assigned: Arc<AtomicI64>,
 }
 
 impl ClientContext for TrackingContext {}
@@ -83,9 +156,11 @@ impl ConsumerContext for TrackingContext {
                 for el in tpl.elements() {
                     tracker.forget(el.topic(), el.partition());
                 }
+                self.assigned.store(0, Ordering::Relaxed);
                 tracing::info!(group = %self.group, partitions = tpl.count(), "Partitions were revoked.");
             }
             Rebalance::Assign(tpl) => {
+                self.assigned.store(tpl.count() as i64, Ordering::Relaxed);
                 tracing::info!(group = %self.group, partitions = tpl.count(), "Partitions were assigned.");
             }
             Rebalance::Error(e) => tracing::warn!(group = %self.group, error = %e, "Rebalance failed."),
@@ -93,10 +168,20 @@ impl ConsumerContext for TrackingContext {
     }
 }
 
+/// A millisecond setting from the environment (tests shorten the group timeouts), else the default.
+fn env_ms(name: &str, default: u64) -> String {
+    std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default).to_string()
+}
+
 /// A group consumer plus the tracker that decides which offsets may be stored.
 pub struct TrackedConsumer {
     pub consumer: StreamConsumer<TrackingContext>,
     tracker: Arc<Mutex<OffsetTracker>>,
+    assigned: Arc<AtomicI64>,
+    /// The brokers, the group and the topics it subscribed to.
+    pub brokers: String,
+    pub group: String,
+    pub topics: Vec<String>,
 }
 
 impl TrackedConsumer {
@@ -104,23 +189,36 @@ impl TrackedConsumer {
     /// stored through [`TrackedConsumer::done`] are ever committed.
     pub fn new(brokers: &str, group: &str, topics: &[&str]) -> Result<TrackedConsumer> {
         let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
-        let context = TrackingContext { tracker: tracker.clone(), group: group.to_string() };
-        let consumer: StreamConsumer<TrackingContext> = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        let assigned = Arc::new(AtomicI64::new(0));
+        let context =
+            TrackingContext { tracker: tracker.clone(), group: group.to_string(), assigned: assigned.clone() };
+        let consumer: StreamConsumer<TrackingContext> = client_config(brokers)?
             .set("group.id", group)
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "30000")
-            .set("max.poll.interval.ms", "300000")
+            .set("session.timeout.ms", env_ms("SHOPSTREAM_SESSION_TIMEOUT_MS", 30_000))
+            .set("max.poll.interval.ms", env_ms("SHOPSTREAM_MAX_POLL_INTERVAL_MS", 300_000))
             .set("fetch.max.bytes", "52428800")
             // A crawl is a chain of hops (page → link → page): the default 500 ms fetch wait would be
             // paid on every hop when the topic is quiet.
             .set("fetch.wait.max.ms", "20")
             .create_with_context(context)?;
         consumer.subscribe(topics)?;
-        Ok(TrackedConsumer { consumer, tracker })
+        Ok(TrackedConsumer {
+            consumer,
+            tracker,
+            assigned,
+            brokers: brokers.to_string(),
+            group: group.to_string(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+        })
+    }
+
+    /// How many partitions this member owns now.
+    pub fn assigned(&self) -> i64 {
+        self.assigned.load(Ordering::Relaxed)
     }
 
     /// The record at this position was read and its work begins.
@@ -140,6 +238,18 @@ impl TrackedConsumer {
                 }
             }
         }
+    }
+
+    /// Pause (or resume) fetching for every partition this member owns; the consumer keeps being a
+    /// member while the application goes on polling it.
+    pub fn set_paused(&self, paused: bool) -> Result<()> {
+        let assignment = self.consumer.assignment()?;
+        if paused {
+            self.consumer.pause(&assignment)?;
+        } else {
+            self.consumer.resume(&assignment)?;
+        }
+        Ok(())
     }
 
     /// Records begun and not yet done.
@@ -162,11 +272,44 @@ impl TrackedConsumer {
     }
 }
 
-/// Create the topics that do not exist yet (the broker does not auto-create them).
+/// Create the topics that do not exist yet (the broker does not auto-create them), with
+/// `max.message.bytes` from [`message_max_bytes`].
 pub async fn ensure_topics(brokers: &str, topics: &[&str], partitions: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", brokers).create()?;
-    let new: Vec<NewTopic<'_>> =
-        topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let specs: Vec<(&str, Vec<(&str, &str)>)> = topics.iter().map(|t| (*t, Vec::new())).collect();
+    create_topics(brokers, &specs, partitions).await
+}
+
+/// The retention of the raw topics: unlimited (they are the source of truth that replays read).
+const RAW_RETENTION: [(&str, &str); 2] = [("retention.ms", "-1"), ("retention.bytes", "-1")];
+
+/// Create the pipeline's topics that do not exist yet: the raw topics with unlimited retention, every
+/// topic with the record size limit. Then check that the raw topics really keep everything (a topic
+/// created by hand or by an older version may not): `Err` names the topic and the fix.
+pub async fn ensure_pipeline_topics(brokers: &str, topics: &crate::Topics, partitions: i32) -> Result<()> {
+    let raw = topics.raw_topics();
+    let specs: Vec<(&str, Vec<(&str, &str)>)> = topics
+        .all()
+        .into_iter()
+        .map(|t| (t, if raw.contains(&t) { RAW_RETENTION.to_vec() } else { Vec::new() }))
+        .collect();
+    create_topics(brokers, &specs, partitions).await?;
+    check_retention(brokers, &raw).await
+}
+
+async fn create_topics(brokers: &str, specs: &[(&str, Vec<(&str, &str)>)], partitions: i32) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = client_config(brokers)?.create()?;
+    let max_message = (message_max_bytes()? + FRAMING_BYTES).to_string();
+    let new: Vec<NewTopic<'_>> = specs
+        .iter()
+        .map(|(t, configs)| {
+            let mut topic =
+                NewTopic::new(t, partitions, TopicReplication::Fixed(1)).set("max.message.bytes", &max_message);
+            for (k, v) in configs {
+                topic = topic.set(k, v);
+            }
+            topic
+        })
+        .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin.create_topics(&new, &opts).await?;
     for r in results {
@@ -180,14 +323,52 @@ pub async fn ensure_topics(brokers: &str, topics: &[&str], partitions: i32) -> R
     Ok(())
 }
 
+/// `Err` when a topic's `retention.ms` or `retention.bytes` is finite. A broker that cannot describe
+/// its topics' configs is trusted (logged): the topics were created with unlimited retention.
+async fn check_retention(brokers: &str, topics: &[&str]) -> Result<()> {
+    use rdkafka::admin::{ConfigSource, ResourceSpecifier};
+    let admin: AdminClient<DefaultClientContext> = client_config(brokers)?.create()?;
+    let specs: Vec<ResourceSpecifier<'_>> = topics.iter().map(|t| ResourceSpecifier::Topic(t)).collect();
+    let opts = AdminOptions::new().request_timeout(Some(Duration::from_secs(30)));
+    let results = match admin.describe_configs(&specs, &opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "The broker cannot describe topic configs; the raw topics' retention is not checked.");
+            return Ok(());
+        }
+    };
+    for r in results {
+        let resource = match r {
+            Ok(resource) => resource,
+            Err(e) => {
+                tracing::warn!(error = %e, "Could not describe a raw topic's config; its retention is not checked.");
+                continue;
+            }
+        };
+        let name = match &resource.specifier {
+            rdkafka::admin::OwnedResourceSpecifier::Topic(t) => t.clone(),
+            other => format!("{other:?}"),
+        };
+        for key in ["retention.ms", "retention.bytes"] {
+            let Some(entry) = resource.get(key) else { continue };
+            let finite = entry.value.as_deref().is_some_and(|v| v.trim() != "-1");
+            if finite && !matches!(entry.source, ConfigSource::Unknown) {
+                return Err(Error::Config(format!(
+                    "raw topic {name} has {key}={}: raw topics are the source of truth that replays read and \
+                     must keep every record; set {key}=-1 on it",
+                    entry.value.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Lag of `group` on `topics`: per topic, the records between its committed offsets and the ends.
 /// A partition the group never committed counts from its start.
 pub fn group_lag(brokers: &str, group: &str, topics: &[&str]) -> Result<HashMap<String, i64>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()?;
+    let consumer: BaseConsumer =
+        client_config(brokers)?.set("group.id", group).set("enable.auto.commit", "false").create()?;
     let timeout = Duration::from_secs(10);
     let mut tpl = TopicPartitionList::new();
     let mut ends: HashMap<(String, i32), (i64, i64)> = HashMap::new();
@@ -216,7 +397,7 @@ pub fn group_lag(brokers: &str, group: &str, topics: &[&str]) -> Result<HashMap<
 
 /// Total records in `topic` (sum of high minus low watermarks).
 pub fn topic_size(brokers: &str, topic: &str) -> Result<i64> {
-    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", brokers).create()?;
+    let consumer: BaseConsumer = client_config(brokers)?.create()?;
     let timeout = Duration::from_secs(10);
     let md = consumer.fetch_metadata(Some(topic), timeout)?;
     let mut total = 0;

@@ -7,10 +7,13 @@
 pub mod codec;
 pub mod dlq;
 pub mod error;
+pub mod group_watch;
 pub mod ids;
 pub mod kafka;
 pub mod metrics;
 pub mod offsets;
+pub mod retry;
+pub mod secrets;
 pub mod topics;
 pub mod worker;
 
@@ -19,6 +22,12 @@ pub use error::{Error, ErrorClass, Result};
 pub use offsets::OffsetTracker;
 pub use tokio_util::sync::CancellationToken;
 pub use topics::{Endpoints, Topics};
+
+/// A test hook: true when `SHOPSTREAM_FAILPOINT` names this point (the delivery tests crash or break a
+/// stage at a chosen place with it). Never set in production.
+pub fn failpoint(name: &str) -> bool {
+    std::env::var("SHOPSTREAM_FAILPOINT").is_ok_and(|v| v == name)
+}
 
 /// Milliseconds since the Unix epoch, UTC.
 pub fn now_ms() -> i64 {

@@ -22,6 +22,33 @@ pub struct RegistryConfig {
     pub topic: String,
     /// Level used when neither the subject nor a `PUT /config` says otherwise (default BACKWARD).
     pub default_compatibility: CompatibilityLevel,
+    /// Extra librdkafka options for the state topic's clients (SASL, TLS on a real cluster).
+    pub kafka_options: KafkaOptions,
+    /// Require HTTP basic auth with these credentials on every request (none: open, as on localhost).
+    pub basic_auth: Option<BasicAuth>,
+}
+
+/// librdkafka options (name, value). Values may be secrets: `Debug` shows the names only.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct KafkaOptions(pub Vec<(String, String)>);
+
+impl fmt::Debug for KafkaOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|(k, _)| format!("{k}=***"))).finish()
+    }
+}
+
+/// A user and password for HTTP basic auth. `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: String,
+}
+
+impl fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BasicAuth({}:***)", self.user)
+    }
 }
 
 impl RegistryConfig {
@@ -32,6 +59,8 @@ impl RegistryConfig {
             kafka_brokers: kafka_brokers.into(),
             topic: DEFAULT_TOPIC.to_string(),
             default_compatibility: CompatibilityLevel::Backward,
+            kafka_options: KafkaOptions::default(),
+            basic_auth: None,
         }
     }
 

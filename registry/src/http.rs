@@ -50,6 +50,36 @@ pub(crate) fn router(store: Arc<Store>) -> Router {
         .with_state(store)
 }
 
+/// Require HTTP basic auth on every route when credentials are configured. The comparison is of
+/// SHA-256 digests, so its time does not depend on how much of the secret a guess got right.
+pub(crate) fn with_basic_auth(router: Router, auth: Option<crate::config::BasicAuth>) -> Router {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let Some(auth) = auth else { return router };
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", auth.user, auth.password))
+    );
+    let expected: [u8; 32] = Sha256::digest(expected.as_bytes()).into();
+    router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let given = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes().to_vec()).unwrap_or_default();
+            let given: [u8; 32] = Sha256::digest(&given).into();
+            if given == expected {
+                next.run(req).await
+            } else {
+                let body = json!({"error_code": 401, "message": "Unauthorized"});
+                let mut resp = reply(StatusCode::UNAUTHORIZED, &body);
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Basic realm=\"schema-registry\""),
+                );
+                resp
+            }
+        },
+    ))
+}
+
 fn reply(status: StatusCode, body: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, CONTENT_TYPE)], body.to_string()).into_response()
 }

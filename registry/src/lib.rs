@@ -50,7 +50,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-pub use config::{CompatibilityLevel, RegistryConfig, DEFAULT_TOPIC};
+pub use config::{BasicAuth, CompatibilityLevel, KafkaOptions, RegistryConfig, DEFAULT_TOPIC};
 pub use error::{ErrorKind, RegistryError};
 pub use state::{Applied, Outcome, Record, State, SubjectVersion, VersionSpec};
 
@@ -60,6 +60,7 @@ pub struct Server {
     local_addr: SocketAddr,
     store: Arc<store::Store>,
     applier: Option<store::Applier>,
+    basic_auth: Option<config::BasicAuth>,
 }
 
 /// Connects to Kafka, creates the topic if needed, reads it to the end, then binds the listener.
@@ -75,7 +76,7 @@ pub async fn bind(config: RegistryConfig) -> Result<Server, RegistryError> {
     };
     let local_addr = listener.local_addr().map_err(RegistryError::Http)?;
     tracing::info!(%local_addr, topic = %config.topic, "The schema registry is listening.");
-    Ok(Server { listener: Some(listener), local_addr, store, applier: Some(applier) })
+    Ok(Server { listener: Some(listener), local_addr, store, applier: Some(applier), basic_auth: config.basic_auth })
 }
 
 impl Server {
@@ -86,7 +87,7 @@ impl Server {
 
     /// Serves the API until `shutdown` is cancelled, then stops the topic consumer.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), RegistryError> {
-        let app = http::router(self.store.clone());
+        let app = http::with_basic_auth(http::router(self.store.clone()), self.basic_auth.take());
         let listener =
             self.listener.take().ok_or_else(|| RegistryError::Config("the server was already run".into()))?;
         let result = axum::serve(listener, app)

@@ -60,18 +60,16 @@ impl Store {
     /// Creates the topic if missing, starts the consumer and returns once the state has caught
     /// up with the topic's end as of startup (readiness).
     pub(crate) async fn open(config: &RegistryConfig) -> Result<(Arc<Store>, Applier), RegistryError> {
-        ensure_topic(&config.kafka_brokers, &config.topic).await?;
+        ensure_topic(config, &config.topic).await?;
 
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &config.kafka_brokers)
+        let producer: FutureProducer = client_config(config)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", PRODUCE_TIMEOUT.as_millis().to_string())
             .create()
             .map_err(|e| RegistryError::kafka("creating the producer", e))?;
 
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &config.kafka_brokers)
+        let consumer: StreamConsumer = client_config(config)
             // Partitions are assigned, never subscribed, so the group is only a formality.
             .set("group.id", format!("shopstream-registry-{:016x}", random_suffix()))
             .set("enable.auto.commit", "false")
@@ -149,12 +147,20 @@ impl Store {
     }
 }
 
+/// The brokers and the configured extra options.
+fn client_config(config: &RegistryConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.kafka_brokers);
+    for (k, v) in &config.kafka_options.0 {
+        c.set(k, v);
+    }
+    c
+}
+
 /// Creates `topic` with one partition; "already exists" is success.
-async fn ensure_topic(brokers: &str, topic: &str) -> Result<(), RegistryError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .map_err(|e| RegistryError::kafka("creating the admin client", e))?;
+async fn ensure_topic(config: &RegistryConfig, topic: &str) -> Result<(), RegistryError> {
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(config).create().map_err(|e| RegistryError::kafka("creating the admin client", e))?;
     // The log is the state: it must never be compacted or expire.
     let new_topic =
         NewTopic::new(topic, 1, TopicReplication::Fixed(1)).set("cleanup.policy", "delete").set("retention.ms", "-1");

@@ -51,11 +51,17 @@ impl Running {
 }
 
 async fn start(topic: &str) -> Running {
+    start_with(topic, None).await
+}
+
+async fn start_with(topic: &str, basic_auth: Option<shopstream_registry::BasicAuth>) -> Running {
     let config = RegistryConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         kafka_brokers: brokers(),
         topic: topic.to_string(),
         default_compatibility: CompatibilityLevel::Backward,
+        kafka_options: Default::default(),
+        basic_auth,
     };
     let server = bind(config).await.expect("the registry should start against the broker");
     let url = format!("http://{}", server.local_addr());
@@ -354,6 +360,38 @@ async fn schema_registry_converter_round_trip() {
         .await;
     assert!(refused.is_err(), "{refused:?}");
 
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn basic_auth_refuses_every_request_without_the_credentials() {
+    let topic = random_topic();
+    let auth = shopstream_registry::BasicAuth { user: "sr-user".into(), password: "sr-pass-Zq81".into() };
+    let server = start_with(&topic, Some(auth)).await;
+    let c = Client::new();
+    let (status, body) = get(&c, &format!("{}/subjects", server.url)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let wrong = c.get(format!("{}/subjects", server.url)).basic_auth("sr-user", Some("guess")).send().await;
+    assert_eq!(wrong.expect("answer").status(), StatusCode::UNAUTHORIZED);
+    let right = c.get(format!("{}/subjects", server.url)).basic_auth("sr-user", Some("sr-pass-Zq81")).send().await;
+    assert_eq!(right.expect("answer").status(), StatusCode::OK);
+
+    // The converter with the credentials registers and encodes; without them it is refused.
+    let strategy = || {
+        SubjectNameStrategy::TopicNameStrategyWithSchema(
+            "orders".to_string(),
+            false,
+            SuppliedSchema::new(Some("shop.Order".to_string()), SchemaType::Avro, V1.to_string()),
+        )
+    };
+    let value = || vec![("id", AvroValue::String("o-1".into())), ("amount", AvroValue::Long(1))];
+    let settings = SrSettings::new_builder(server.url.clone())
+        .set_basic_authorization("sr-user", Some("sr-pass-Zq81"))
+        .build()
+        .expect("settings");
+    AvroEncoder::new(settings).encode(value(), strategy()).await.expect("with credentials");
+    let refused = AvroEncoder::new(SrSettings::new(server.url.clone())).encode(value(), strategy()).await;
+    assert!(refused.is_err(), "{refused:?}");
     server.stop().await;
 }
 

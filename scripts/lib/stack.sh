@@ -3,7 +3,8 @@
 # util-linux (setsid, flock) and curl: no procps or iproute2, which a fresh Debian image lacks.
 
 SERVICES=(kafka clickhouse registry)
-TANSU_VERSION=0.6.0
+BROKER_VERSION=0.8.1
+BROKER_MIN_RUSTC_MINOR=96
 
 init_env() {
     STACK_DIR="${SHOPSTREAM_STACK_DIR:-$ROOT/.stack}"
@@ -15,7 +16,7 @@ init_env() {
     REGISTRY_PORT="${SHOPSTREAM_SCHEMA_REGISTRY_PORT:-8081}"
     TIMEOUT_SECS="${SHOPSTREAM_STACK_TIMEOUT_SECS:-60}"
     SKIP_REGISTRY="${SHOPSTREAM_STACK_SKIP_REGISTRY:-0}"
-    TANSU_BIN="${SHOPSTREAM_TANSU_BIN:-$CACHE_DIR/tansu/bin/tansu}"
+    BROKER_BIN="${SHOPSTREAM_BROKER_BIN:-$CACHE_DIR/nisshi/bin/nisshi}"
     local var
     for var in KAFKA_PORT CH_HTTP_PORT CH_TCP_PORT REGISTRY_PORT TIMEOUT_SECS; do
         [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a number, not '${!var}'"
@@ -45,7 +46,7 @@ alive() {
 # A string the command line of the service's process contains, to guard against a reused pid.
 cmdline_marker() {
     case "$1" in
-        kafka) printf 'sqlite://tansu.db' ;;
+        kafka) printf 'sqlite://broker.db' ;;
         clickhouse) printf '%s/clickhouse/config.xml' "$STACK_DIR" ;;
         registry) printf 'shopstream registry' ;;
     esac
@@ -149,18 +150,22 @@ wait_healthy() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# kafka: tansu with sqlite storage in .stack/kafka/tansu.db
+# kafka: nisshi (tansu's successor, same CLI) with sqlite storage in .stack/kafka/broker.db
+#
+# Why nisshi and not tansu 0.6.0: after a kill storm tansu 0.6.0 can leave a consumer group wedged, its
+# survivor assigned no partitions for good while the group has lag; nisshi 0.8.1 heals (ARCHITECTURE.md,
+# "The broker"). nisshi needs rustc >= 1.96: the stable toolchain if it is new enough, else the nightly one.
 
 kafka_healthy() {
-    [[ -x $TANSU_BIN ]] && port_open "$KAFKA_PORT" \
-        && timeout 10 "$TANSU_BIN" topic list --broker "tcp://127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+    [[ -x $BROKER_BIN ]] && port_open "$KAFKA_PORT" \
+        && timeout 10 "$BROKER_BIN" topic list --broker "tcp://127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
 }
 
-# True while some `cargo install tansu` is running (e.g. started by hand into the same cache).
-tansu_install_running() {
+# True while some `cargo install nisshi` is running (e.g. started by hand into the same cache).
+broker_install_running() {
     local cmdline
     for cmdline in /proc/[0-9]*/cmdline; do
-        tr '\0' ' ' <"$cmdline" 2>/dev/null | grep -q '^[^ ]*cargo install tansu ' && return 0
+        tr '\0' ' ' <"$cmdline" 2>/dev/null | grep -Eq '(^|/)cargo (\+[a-z0-9.-]+ )?install nisshi ' && return 0
     done
     return 1
 }
@@ -172,41 +177,65 @@ ensure_cargo() {
     command -v cargo >/dev/null || die "cargo is not installed; install Rust with rustup (https://rustup.rs)."
 }
 
-kafka_install() {
-    [[ -x $TANSU_BIN ]] && return
-    if [[ -n ${SHOPSTREAM_TANSU_BIN:-} ]]; then
-        die "SHOPSTREAM_TANSU_BIN=$TANSU_BIN is not an executable."
+# The minor version of a toolchain's rustc ("95" for 1.95.0), or nothing.
+rustc_minor() {
+    local v
+    v="$(cargo ${1:+"+$1"} --version 2>/dev/null)" || return 0
+    [[ $v =~ ^cargo\ 1\.([0-9]+)\. ]] && printf '%s' "${BASH_REMATCH[1]}"
+}
+
+# Prints the `+toolchain` argument for cargo that builds nisshi (empty: the default toolchain).
+broker_toolchain() {
+    local minor
+    minor="$(rustc_minor)"
+    if [[ -n $minor ]] && ((minor >= BROKER_MIN_RUSTC_MINOR)); then
+        return
     fi
-    if tansu_install_running; then
-        log "Another 'cargo install tansu' is running; waiting for it to finish (check its log)."
-        while tansu_install_running; do sleep 10; done
-        [[ -x $TANSU_BIN ]] && return
-        log "It finished without producing $TANSU_BIN; building tansu here."
+    minor="$(rustc_minor nightly)"
+    if [[ -n $minor ]] && ((minor >= BROKER_MIN_RUSTC_MINOR)); then
+        printf '+nightly'
+        return
+    fi
+    die "building nisshi $BROKER_VERSION needs rustc >= 1.$BROKER_MIN_RUSTC_MINOR: the default toolchain is $(cargo --version 2>/dev/null || echo missing) and there is no new enough nightly ('rustup toolchain install nightly'), or point SHOPSTREAM_BROKER_BIN at a built nisshi."
+}
+
+kafka_install() {
+    [[ -x $BROKER_BIN ]] && return
+    if [[ -n ${SHOPSTREAM_BROKER_BIN:-} ]]; then
+        die "SHOPSTREAM_BROKER_BIN=$BROKER_BIN is not an executable."
+    fi
+    if broker_install_running; then
+        log "Another 'cargo install nisshi' is running; waiting for it to finish (check its log)."
+        while broker_install_running; do sleep 10; done
+        [[ -x $BROKER_BIN ]] && return
+        log "It finished without producing $BROKER_BIN; building nisshi here."
     fi
     ensure_cargo
     mkdir -p "$CACHE_DIR"
-    local install_log="$CACHE_DIR/tansu-install.log"
+    local install_log="$CACHE_DIR/nisshi-install.log" toolchain
+    toolchain="$(broker_toolchain)"
     (
         flock 9
-        [[ -x $TANSU_BIN ]] && exit 0
-        log "Building tansu $TANSU_VERSION into $CACHE_DIR/tansu (about 20 minutes on 2 cores, once); log: $install_log"
-        if ! cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
-            --root "$CACHE_DIR/tansu" >"$install_log" 2>&1; then
+        [[ -x $BROKER_BIN ]] && exit 0
+        log "Building nisshi $BROKER_VERSION into $CACHE_DIR/nisshi (about 25 minutes on 2 cores, once); log: $install_log"
+        # shellcheck disable=SC2086 # $toolchain is empty or one word
+        if ! cargo $toolchain install nisshi --version "$BROKER_VERSION" --locked --no-default-features \
+            --features libsql --root "$CACHE_DIR/nisshi" >"$install_log" 2>&1; then
             tail -n 40 "$install_log" >&2
-            die "cargo install tansu failed (log: $install_log). A C toolchain (gcc, make) and pkg-config are needed."
+            die "cargo install nisshi failed (log: $install_log). A C toolchain (gcc, make) and pkg-config are needed."
         fi
-    ) 9>"$CACHE_DIR/tansu-install.lock"
-    [[ -x $TANSU_BIN ]] || die "tansu was built but $TANSU_BIN is missing."
+    ) 9>"$CACHE_DIR/nisshi-install.lock"
+    [[ -x $BROKER_BIN ]] || die "nisshi was built but $BROKER_BIN is missing."
 }
 
 kafka_start() {
     local dir="$STACK_DIR/kafka"
     # --storage-engine's sqlite path is relative to the working directory, hence the cd into $dir.
-    spawn kafka "$dir" "$dir/kafka.log" "$TANSU_BIN" broker \
+    spawn kafka "$dir" "$dir/kafka.log" "$BROKER_BIN" broker \
         --cluster-id shopstream \
         --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
         --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-        --storage-engine "sqlite://tansu.db"
+        --storage-engine "sqlite://broker.db"
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -284,7 +313,8 @@ clickhouse_write_config() {
 EOF
     cat >"$dir/users.xml" <<'EOF'
 <?xml version="1.0"?>
-<!-- Generated by scripts/stack: user "default" with no password, from localhost only. -->
+<!-- Generated by scripts/stack: user "default" with no password, from localhost only, and the user the
+     credential tests log in as (tests/hardening.rs), with a password, from localhost only. -->
 <yandex>
     <profiles>
         <default>
@@ -303,6 +333,15 @@ EOF
             <profile>default</profile>
             <quota>default</quota>
         </default>
+        <shopstream_auth_test>
+            <password>ch-test-Hk29sQvT</password>
+            <networks>
+                <ip>::1</ip>
+                <ip>127.0.0.1</ip>
+            </networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </shopstream_auth_test>
     </users>
     <quotas>
         <default>

@@ -111,6 +111,12 @@ impl TestEnv {
         }
     }
 
+    /// Kill a child with SIGKILL (no drain, no commit) and reap it.
+    pub fn kill9(&mut self, i: usize) {
+        let _ = self.children[i].kill();
+        let _ = self.children[i].wait();
+    }
+
     /// Wait for a child to exit by itself.
     pub fn wait(&mut self, i: usize, timeout: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + timeout;
@@ -226,17 +232,22 @@ pub fn sandbox_config(follow: &[&str], max_depth: u32) -> String {
 
 /// A sandbox on a free port, served from a background thread for the test's lifetime.
 pub fn start_sandbox(copies: u32) -> (String, tokio_util::sync::CancellationToken) {
+    start_sandbox_with(copies, shopstream_sandbox::Faults::default())
+}
+
+/// A sandbox with faults (latency, 429/503 storms, truncated bodies, …).
+pub fn start_sandbox_with(
+    copies: u32,
+    faults: shopstream_sandbox::Faults,
+) -> (String, tokio_util::sync::CancellationToken) {
     let token = tokio_util::sync::CancellationToken::new();
     let (tx, rx) = std::sync::mpsc::channel();
     let t = token.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
         rt.block_on(async move {
-            let cfg = shopstream_sandbox::SandboxConfig {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                copies,
-                ..Default::default()
-            };
+            let cfg =
+                shopstream_sandbox::SandboxConfig { listen: "127.0.0.1:0".parse().expect("addr"), copies, faults };
             let sandbox = shopstream_sandbox::Sandbox::bind(cfg).await.expect("sandbox binds");
             tx.send(sandbox.local_addr()).expect("send addr");
             sandbox.run(t).await.expect("sandbox runs");

@@ -31,9 +31,14 @@ fn default_user_agent() -> String {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceFetch {
-    /// Allow loopback, private and link-local addresses (the local sandbox). Off by default.
+    /// Allow every special-purpose address: loopback, private, link-local, … (the local sandbox). Off
+    /// by default.
     #[serde(default)]
     pub allow_private_network: bool,
+    /// Special-purpose networks (CIDR, e.g. `"10.1.2.0/24"`) this source may reach although
+    /// `allow_private_network` is off: an internal shop, without opening every private address.
+    #[serde(default)]
+    pub allowed_networks: Vec<String>,
     /// CSS selectors of the links to follow (`a` elements; their `href`). Empty: follow nothing.
     #[serde(default)]
     pub follow: Vec<String>,
@@ -61,10 +66,21 @@ pub struct SourceFetch {
     pub user_agent: String,
 }
 
+impl SourceFetch {
+    /// The addresses this source may reach (networks that do not parse are refused by `validate`).
+    pub fn address_policy(&self) -> crate::http::guard::AddressPolicy {
+        crate::http::guard::AddressPolicy {
+            allow_private_network: self.allow_private_network,
+            allowed_networks: self.allowed_networks.iter().filter_map(|n| n.parse().ok()).collect(),
+        }
+    }
+}
+
 impl Default for SourceFetch {
     fn default() -> Self {
         SourceFetch {
             allow_private_network: false,
+            allowed_networks: Vec::new(),
             follow: Vec::new(),
             max_depth: default_max_depth(),
             per_host_concurrency: default_per_host_concurrency(),
@@ -78,6 +94,9 @@ impl Default for SourceFetch {
     }
 }
 
+/// The default bound of the crawl memory (which URLs each crawl fetched): 64 MiB, about 400,000 URLs.
+pub const DEFAULT_CRAWL_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
 /// The extract stage.
 #[derive(Debug, Clone)]
 pub struct ExtractConfig {
@@ -85,11 +104,21 @@ pub struct ExtractConfig {
     /// Requests in flight in this process.
     pub concurrency: usize,
     pub sources: BTreeMap<String, SourceFetch>,
+    /// Bound of the crawl memory in bytes (`SHOPSTREAM_CRAWL_MEMORY_BYTES`).
+    pub crawl_memory_bytes: usize,
+    /// The record size limit (`SHOPSTREAM_MESSAGE_MAX_BYTES`): every source's `max_body_bytes` must fit.
+    pub message_max_bytes: usize,
 }
 
 impl ExtractConfig {
     pub fn new(sources: BTreeMap<String, SourceFetch>) -> Self {
-        ExtractConfig { group: "shopstream-extract".into(), concurrency: 32, sources }
+        ExtractConfig {
+            group: "shopstream-extract".into(),
+            concurrency: 32,
+            sources,
+            crawl_memory_bytes: DEFAULT_CRAWL_MEMORY_BYTES,
+            message_max_bytes: shopstream_core::kafka::DEFAULT_MESSAGE_MAX_BYTES,
+        }
     }
 
     /// Every problem, with its path.
@@ -98,10 +127,19 @@ impl ExtractConfig {
         if self.concurrency == 0 {
             problems.push("extract.concurrency: must be at least 1".to_string());
         }
+        if self.crawl_memory_bytes < 1024 * 1024 {
+            problems.push("SHOPSTREAM_CRAWL_MEMORY_BYTES: must be at least 1 MiB".to_string());
+        }
         for (name, s) in &self.sources {
             for (i, f) in s.follow.iter().enumerate() {
                 if let Err(e) = scraper::Selector::parse(f) {
                     problems.push(format!("sources.{name}.follow[{i}]: invalid CSS selector {f:?}: {e}"));
+                }
+            }
+            for (i, n) in s.allowed_networks.iter().enumerate() {
+                if let Err(e) = n.parse::<ipnet::IpNet>() {
+                    problems
+                        .push(format!("sources.{name}.fetch.allowed_networks[{i}]: {n:?} is not a CIDR network: {e}"));
                 }
             }
             if s.per_host_concurrency == 0 {
@@ -109,6 +147,14 @@ impl ExtractConfig {
             }
             if s.max_attempts == 0 {
                 problems.push(format!("sources.{name}.max_attempts: must be at least 1"));
+            }
+            let fits = shopstream_core::kafka::max_body_bytes_for(self.message_max_bytes);
+            if s.max_body_bytes > fits {
+                problems.push(format!(
+                    "sources.{name}.fetch.max_body_bytes: {} bytes do not fit in a record of at most {} bytes \
+                     (SHOPSTREAM_MESSAGE_MAX_BYTES); lower it to {fits} or raise the limit",
+                    s.max_body_bytes, self.message_max_bytes
+                ));
             }
         }
         if problems.is_empty() {

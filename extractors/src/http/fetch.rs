@@ -1,6 +1,5 @@
 //! One fetch with retries, the address policy, and the classification of HTTP failures.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_TYPE, ETAG, LAST_MODIFIED, RETRY_AFTER};
@@ -8,6 +7,7 @@ use reqwest::{Client, StatusCode};
 use url::Url;
 
 use super::config::SourceFetch;
+use super::guard;
 
 /// A response that arrived (any status).
 #[derive(Debug, Clone)]
@@ -41,6 +41,9 @@ pub enum FetchError {
     Network(String),
     #[error("the body is larger than {limit} bytes")]
     TooLarge { limit: usize },
+    /// The address guard refused the host or a redirect hop.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl FetchError {
@@ -54,77 +57,23 @@ pub fn retriable_status(status: u16) -> bool {
     status == 429 || (500..600).contains(&status)
 }
 
-/// Loopback, private, link-local, CGNAT, unspecified, multicast and documentation addresses.
-pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let seg = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg[0] & 0xfe00) == 0xfc00
-                || (seg[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// Refuse URLs this source may not fetch: non-HTTP schemes, and private addresses unless allowed.
-pub async fn check_address(url: &Url, rules: &SourceFetch) -> Result<(), String> {
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("scheme {} is not fetched", url.scheme()));
-    }
-    let host = url.host_str().ok_or_else(|| "the URL has no host".to_string())?;
-    if rules.allow_private_network {
-        return Ok(());
-    }
-    let port = url.port_or_known_default().unwrap_or(80);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .map(|a| a.ip())
-            .collect(),
-    };
-    if let Some(ip) = addrs.iter().find(|ip| is_private(**ip)) {
-        return Err(format!(
-            "{host} resolves to the private address {ip}, and the source does not allow private networks"
-        ));
-    }
-    Ok(())
-}
-
-/// An HTTP client for one source's rules.
+/// An HTTP client for one source's rules: guarded by the source's address policy (`guard`).
 pub fn client(rules: &SourceFetch) -> Result<Client, String> {
-    Client::builder()
-        .user_agent(rules.user_agent.clone())
-        .timeout(Duration::from_millis(rules.timeout_ms))
-        .connect_timeout(Duration::from_millis(rules.timeout_ms.min(10_000)))
-        .redirect(reqwest::redirect::Policy::limited(rules.max_redirects))
-        .pool_max_idle_per_host(rules.per_host_concurrency.max(1) * 2)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+    let limits = guard::ClientLimits {
+        user_agent: rules.user_agent.clone(),
+        timeout: Duration::from_millis(rules.timeout_ms),
+        max_redirects: rules.max_redirects,
+        pool_max_idle_per_host: rules.per_host_concurrency.max(1) * 2,
+    };
+    guard::client(rules.address_policy(), &limits)
 }
 
 async fn fetch_once(client: &Client, url: &Url, max_body: usize) -> Result<Response, FetchError> {
     let start = Instant::now();
-    let mut resp = client.get(url.clone()).send().await.map_err(|e| FetchError::Network(error_chain(&e)))?;
+    let mut resp = client.get(url.clone()).send().await.map_err(|e| match guard::refusal(&e) {
+        Some(why) => FetchError::Refused(why),
+        None => FetchError::Network(error_chain(&e)),
+    })?;
     let status = resp.status().as_u16();
     let final_url = resp.url().to_string();
     let header = |name| {
@@ -166,7 +115,7 @@ fn backoff(attempt: u32, retry_after: Option<&str>) -> Duration {
 
 /// Fetch `url` under the source's rules, retrying network errors, 429 and 5xx.
 pub async fn fetch(client: &Client, url: &Url, rules: &SourceFetch) -> Fetched {
-    if let Err(reason) = check_address(url, rules).await {
+    if let Err(reason) = rules.address_policy().check_url(url) {
         return Fetched::Refused { reason };
     }
     let started = Instant::now();
@@ -185,6 +134,7 @@ pub async fn fetch(client: &Client, url: &Url, rules: &SourceFetch) -> Fetched {
                 tracing::debug!(%url, error = %e, attempt, "Retrying after a network error.");
                 tokio::time::sleep(backoff(attempt, None)).await;
             }
+            Err(FetchError::Refused(reason)) => return Fetched::Refused { reason },
             Err(e) => return Fetched::Failed { error: e.to_string(), attempts: attempt, latency: started.elapsed() },
         }
     }
@@ -199,39 +149,6 @@ pub fn status_text(status: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn private_addresses_are_recognised() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.1.1",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_private(ip.parse().expect("ip")), "{ip}");
-        }
-        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
-            assert!(!is_private(ip.parse().expect("ip")), "{ip}");
-        }
-    }
-
-    #[tokio::test]
-    async fn loopback_is_refused_unless_allowed() {
-        let url = Url::parse("http://127.0.0.1:1/x").expect("url");
-        let mut rules = SourceFetch::default();
-        assert!(check_address(&url, &rules).await.is_err());
-        rules.allow_private_network = true;
-        assert!(check_address(&url, &rules).await.is_ok());
-        let ftp = Url::parse("ftp://example.com/").expect("url");
-        assert!(check_address(&ftp, &rules).await.is_err());
-    }
 
     #[test]
     fn backoff_honours_retry_after() {

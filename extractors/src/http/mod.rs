@@ -10,12 +10,14 @@
 //! Guarantees: a request's offset is stored only after everything it caused was acknowledged by the
 //! broker. Each URL is fetched once per crawl by an instance that owns its host's partition (links are
 //! keyed by host, so they come back to the same partition). Per-host concurrency and delay hold across
-//! any number of instances because a host lives in one partition. Loopback, private and link-local
-//! addresses are refused unless the source allows them; bodies, redirects and time are capped.
+//! any number of instances because a host lives in one partition. Special-purpose addresses (loopback,
+//! private, link-local, NAT64, 6to4, …) are refused unless the source allows them, by the resolver and
+//! on every redirect hop (`guard`); bodies, redirects and time are capped.
 
 pub mod config;
 mod crawl_memory;
 pub mod fetch;
+pub mod guard;
 pub mod links;
 mod run;
 

@@ -10,7 +10,7 @@ use shopstream_core::dlq::{Failure, Origin};
 use shopstream_core::ids::{sha256_hex, stable_id};
 use shopstream_core::kafka::{Producer, TrackedConsumer};
 use shopstream_core::metrics::Metrics;
-use shopstream_core::worker::{self, DeadLetters, Outcome};
+use shopstream_core::worker::{self, DeadLetters, Outcome, PublishError, Stop};
 use shopstream_core::{now_ms, Codec, Endpoints, ErrorClass, Topics};
 use shopstream_schemas::{CrawlRequest, FetchObserved, RawPage};
 use tokio::sync::Semaphore;
@@ -36,6 +36,7 @@ struct Ctx {
     codec: Codec,
     topics: Topics,
     memory: CrawlMemory,
+    metrics: Metrics,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     shutdown: CancellationToken,
 }
@@ -49,16 +50,14 @@ impl Ctx {
         hosts.entry(host.to_string()).or_insert_with(|| Arc::new(Semaphore::new(per_host))).clone()
     }
 
-    async fn encode<T: shopstream_schemas::Contract>(
-        &self,
-        topic: &str,
-        key: Vec<u8>,
-        item: &T,
-    ) -> Result<Out, Failure> {
-        worker::encode_until(&self.codec, topic, item, &self.shutdown)
-            .await
-            .map(|bytes| (topic.to_string(), key, bytes))
-            .map_err(|e| failure(e.class(), format!("cannot encode for {topic}: {e}"), None))
+    /// Encode for `topic`; a registry outage is waited out, and shutdown leaves the record (never a
+    /// dead letter for an outage).
+    async fn encode<T: shopstream_schemas::Contract>(&self, topic: &str, key: Vec<u8>, item: &T) -> Result<Out, Stop> {
+        match worker::encode_until(&self.codec, topic, item, &self.shutdown).await {
+            Ok(Some(bytes)) => Ok((topic.to_string(), key, bytes)),
+            Ok(None) => Err(Stop::Interrupted),
+            Err(e) => Err(Stop::Failed(failure(e.class(), format!("cannot encode for {topic}: {e}"), None))),
+        }
     }
 }
 
@@ -98,133 +97,187 @@ pub async fn run(
         producer,
         codec,
         topics: topics.clone(),
-        memory: CrawlMemory::new(64),
+        memory: CrawlMemory::new(cfg.crawl_memory_bytes),
+        metrics: metrics.clone(),
         hosts: Mutex::new(HashMap::new()),
         shutdown: shutdown.clone(),
     });
     tracing::info!(group = %cfg.group, sources = ctx.sources.len(), "The extractor is running.");
     worker::consume(STAGE, consumer, cfg.concurrency, dead_letters, metrics, shutdown, move |origin| {
         let ctx = ctx.clone();
-        async move {
-            match process(&ctx, &origin).await {
-                Ok(label) => Outcome::Done(label),
-                Err(Some(f)) => Outcome::Failed(f),
-                Err(None) => Outcome::Interrupted,
-            }
-        }
+        async move { process(&ctx, &origin).await }
     })
     .await
 }
 
-/// Ok(outcome label) when done; Err(Some) to dead-letter; Err(None) when interrupted by shutdown.
-async fn process(ctx: &Ctx, origin: &Origin) -> Result<&'static str, Option<Failure>> {
+/// One crawl request: decode, claim the URL for this crawl, fetch, publish. A claim is kept only when
+/// the fetch's effects were published and the record is not dead-lettered, so a later request for the
+/// URL in the same crawl fetches it again after a failure, a refusal or an interruption.
+async fn process(ctx: &Ctx, origin: &Origin) -> Outcome {
     let req: CrawlRequest = match worker::decode_until(&ctx.codec, &origin.payload, &ctx.shutdown).await {
         Ok(Some(r)) => r,
-        Ok(None) => return Err(None),
-        Err(e) => return Err(Some(failure(e.class(), format!("not a crawl request: {e}"), None))),
+        Ok(None) => return Outcome::Interrupted,
+        Err(e) => return Outcome::Failed(failure(e.class(), format!("not a crawl request: {e}"), None)),
     };
     let Some(source) = ctx.sources.get(&req.source) else {
-        return Err(Some(failure(
+        return Outcome::Failed(failure(
             ErrorClass::Config,
             format!("no source named {:?} is configured", req.source),
             Some(&req.source),
-        )));
+        ));
     };
-    let url = Url::parse(&req.url).map_err(|e| {
-        Some(failure(ErrorClass::BadData, format!("invalid URL {:?}: {e}", req.url), Some(&req.source)))
-    })?;
-    let host = url.host_str().unwrap_or_default().to_string();
+    let url = match Url::parse(&req.url) {
+        Ok(u) => u,
+        Err(e) => {
+            let reason = format!("invalid URL {:?}: {e}", req.url);
+            return Outcome::Failed(failure(ErrorClass::BadData, reason, Some(&req.source)));
+        }
+    };
     if !ctx.memory.claim_fetch(&req.crawl_id, url.as_str()) {
-        return Ok("duplicate");
+        return Outcome::Done("duplicate");
     }
+    ctx.metrics.set("crawl_memory_bytes", &[("stage", STAGE)], ctx.memory.bytes() as i64);
+    let mut links_claimed = Vec::new();
+    let outcome = match fetch_and_publish(ctx, &req, source, &url, &mut links_claimed).await {
+        Ok((label, None)) => return Outcome::Done(label),
+        Ok((_, Some(f))) => Outcome::Failed(f),
+        Err(stop) => stop.into(),
+    };
+    ctx.memory.release(&req.crawl_id, url.as_str());
+    for link in &links_claimed {
+        ctx.memory.release(&req.crawl_id, link);
+    }
+    outcome
+}
+
+/// What a fetch came to: its outcome label, and the dead letter when it failed (after its fetch event
+/// was published).
+type Settled = (&'static str, Option<Failure>);
+
+/// Fetch under the host's slot and publish everything the fetch caused, in one acknowledged batch.
+async fn fetch_and_publish(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    source: &Source,
+    url: &Url,
+    links_claimed: &mut Vec<String>,
+) -> Result<Settled, Stop> {
+    let host = url.host_str().unwrap_or_default().to_string();
     let slot = ctx.host_slot(&host, source.rules.per_host_concurrency);
     let fetched = {
         let _permit = tokio::select! {
-            p = slot.acquire_owned() => p.map_err(|_| None)?,
-            _ = ctx.shutdown.cancelled() => { ctx.memory.release(&req.crawl_id, url.as_str()); return Err(None) }
+            p = slot.acquire_owned() => p.map_err(|_| Stop::Interrupted)?,
+            _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
         };
-        let f = fetch::fetch(&source.client, &url, &source.rules).await;
+        let f = fetch::fetch(&source.client, url, &source.rules).await;
         if source.rules.per_host_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(source.rules.per_host_delay_ms)).await;
         }
         f
     };
-    let fetched_at = now_ms();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let fetch_id = stable_id(&[&req.crawl_id, url.as_str(), &nanos.to_string()]);
-    let fetch_event =
-        |status: i32, latency_ms: i64, bytes: i64, attempts: u32, outcome: &str, error: Option<String>| FetchObserved {
-            fetch_id: fetch_id.clone(),
+    let facts = FetchFacts::new(req, url, host);
+    let (settled, out) = settle(ctx, req, source, &facts, fetched, links_claimed).await?;
+    match worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await {
+        Ok(()) => Ok(settled),
+        Err(PublishError::Interrupted) => Err(Stop::Interrupted),
+        Err(PublishError::Rejected(reason)) => {
+            Err(Stop::Failed(failure(ErrorClass::BadData, format!("{url}: {reason}"), Some(&req.source))))
+        }
+    }
+}
+
+/// The identity of one fetch, shared by its fetch event and raw record.
+struct FetchFacts {
+    fetch_id: String,
+    fetched_at: i64,
+    host: String,
+    url: String,
+}
+
+impl FetchFacts {
+    fn new(req: &CrawlRequest, url: &Url, host: String) -> FetchFacts {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        FetchFacts {
+            fetch_id: stable_id(&[&req.crawl_id, url.as_str(), &nanos.to_string()]),
+            fetched_at: now_ms(),
+            host,
+            url: url.to_string(),
+        }
+    }
+
+    fn event(&self, req: &CrawlRequest, status: i32, latency: Duration, bytes: i64, attempts: u32) -> FetchObserved {
+        FetchObserved {
+            fetch_id: self.fetch_id.clone(),
             crawl_id: req.crawl_id.clone(),
             source: req.source.clone(),
-            url: url.to_string(),
-            host: host.clone(),
-            fetched_at,
+            url: self.url.clone(),
+            host: self.host.clone(),
+            fetched_at: self.fetched_at,
             status,
-            latency_ms,
+            latency_ms: latency.as_millis() as i64,
             bytes,
             attempts: attempts as i32,
-            outcome: outcome.to_string(),
-            error,
-        };
-    let host_key = host.as_bytes().to_vec();
+            outcome: String::new(),
+            error: None,
+        }
+    }
+}
+
+/// Turn a fetch result into the records it causes (fetch event, raw page, discovered links) and its
+/// settlement.
+async fn settle(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    source: &Source,
+    facts: &FetchFacts,
+    fetched: Fetched,
+    links_claimed: &mut Vec<String>,
+) -> Result<(Settled, Vec<Out>), Stop> {
+    let host_key = facts.host.as_bytes().to_vec();
+    let url = &facts.url;
+    let with = |mut ev: FetchObserved, outcome: &str, error: Option<String>| {
+        ev.outcome = outcome.to_string();
+        ev.error = error;
+        ev
+    };
     let mut out: Vec<Out> = Vec::new();
-    let (label, dead): (&'static str, Option<Failure>) = match fetched {
+    let settled: Settled = match fetched {
         Fetched::Refused { reason } => {
-            let ev = fetch_event(0, 0, 0, 0, "refused", Some(reason.clone()));
-            out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await.map_err(Some)?);
+            let ev = with(facts.event(req, 0, Duration::ZERO, 0, 0), "refused", Some(reason.clone()));
+            out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
             ("refused", Some(failure(ErrorClass::Config, format!("refused {url}: {reason}"), Some(&req.source))))
         }
         Fetched::Failed { error, attempts, latency } => {
-            let ev = fetch_event(0, latency.as_millis() as i64, 0, attempts, "network_error", Some(error.clone()));
-            out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await.map_err(Some)?);
-            (
-                "network_error",
-                Some(failure(
-                    ErrorClass::External,
-                    format!("fetching {url} failed after {attempts} attempts: {error}"),
-                    Some(&req.source),
-                )),
-            )
+            let ev = with(facts.event(req, 0, latency, 0, attempts), "network_error", Some(error.clone()));
+            out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
+            let reason = format!("fetching {url} failed after {attempts} attempts: {error}");
+            ("network_error", Some(failure(ErrorClass::External, reason, Some(&req.source))))
         }
         Fetched::Response { response, attempts } => {
-            let latency_ms = response.latency.as_millis() as i64;
-            let bytes = response.body.len() as i64;
+            let (status, latency, bytes) = (i32::from(response.status), response.latency, response.body.len() as i64);
             if (200..300).contains(&response.status) {
-                let ev = fetch_event(i32::from(response.status), latency_ms, bytes, attempts, "ok", None);
-                out.push(ctx.encode(&ctx.topics.fetches, host_key.clone(), &ev).await.map_err(Some)?);
-                out.extend(discovered(ctx, &req, source, &response).await?);
-                let raw = raw_page(&req, &fetch_id, fetched_at, &response)
-                    .map_err(|e| Some(failure(ErrorClass::Bug, e, Some(&req.source))))?;
+                let ev = with(facts.event(req, status, latency, bytes, attempts), "ok", None);
+                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
+                out.extend(discovered(ctx, req, source, &response, links_claimed).await?);
+                let raw = raw_page(req, &facts.fetch_id, facts.fetched_at, &response)
+                    .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e, Some(&req.source))))?;
                 let topic = if req.kind == "api" { &ctx.topics.raw_api } else { &ctx.topics.raw_pages };
-                let key = format!("{}:{}", req.source, &sha256_hex(url.as_str().as_bytes())[..16]).into_bytes();
-                out.push(ctx.encode(topic, key, &raw).await.map_err(Some)?);
+                let key = format!("{}:{}", req.source, &sha256_hex(url.as_bytes())[..16]).into_bytes();
+                out.push(ctx.encode(topic, key, &raw).await?);
                 ("ok", None)
             } else if response.status == 304 {
-                let ev = fetch_event(304, latency_ms, 0, attempts, "not_modified", None);
-                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await.map_err(Some)?);
+                let ev = with(facts.event(req, 304, latency, 0, attempts), "not_modified", None);
+                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
                 ("not_modified", None)
             } else {
                 let text = status_text(response.status);
-                let ev = fetch_event(
-                    i32::from(response.status),
-                    latency_ms,
-                    bytes,
-                    attempts,
-                    "http_error",
-                    Some(text.clone()),
-                );
-                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await.map_err(Some)?);
+                let ev = with(facts.event(req, status, latency, bytes, attempts), "http_error", Some(text.clone()));
+                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
                 if retriable_status(response.status) {
                     // Retries are spent: a transient failure becomes a dead letter, replayable later.
-                    (
-                        "http_error",
-                        Some(failure(
-                            ErrorClass::External,
-                            format!("{url}: {text} after {attempts} attempts"),
-                            Some(&req.source),
-                        )),
-                    )
+                    let reason = format!("{url}: {text} after {attempts} attempts");
+                    ("http_error", Some(failure(ErrorClass::External, reason, Some(&req.source))))
                 } else {
                     // A dead link (404, 410, 403): a recorded fact, not an error that stops anything.
                     ("http_error", None)
@@ -232,20 +285,18 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Result<&'static str, Option<Fail
             }
         }
     };
-    worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await.map_err(|_| None)?;
-    match dead {
-        None => Ok(label),
-        Some(f) => Err(Some(f)),
-    }
+    Ok((settled, out))
 }
 
-/// Crawl requests for the links on a page, each at most once per crawl.
+/// Crawl requests for the links on a page, each at most once per crawl; the links claimed are pushed
+/// to `claimed` so that they can be released if the page's records are not published.
 async fn discovered(
     ctx: &Ctx,
     req: &CrawlRequest,
     source: &Source,
     response: &fetch::Response,
-) -> Result<Vec<Out>, Option<Failure>> {
+    claimed: &mut Vec<String>,
+) -> Result<Vec<Out>, Stop> {
     let is_html = response.content_type.as_deref().is_none_or(|c| c.contains("html"));
     if source.follow.is_empty() || !is_html || req.depth as u32 >= source.rules.max_depth {
         return Ok(Vec::new());
@@ -253,15 +304,16 @@ async fn discovered(
     let Ok(page) = Url::parse(&response.final_url) else { return Ok(Vec::new()) };
     let html = String::from_utf8_lossy(&response.body).into_owned();
     let selectors = source.follow.clone();
-    let found = tokio::task::spawn_blocking(move || links::discover(&html, &page, &selectors))
-        .await
-        .map_err(|e| Some(failure(ErrorClass::Bug, format!("link discovery panicked: {e}"), Some(&req.source))))?;
+    let found = tokio::task::spawn_blocking(move || links::discover(&html, &page, &selectors)).await.map_err(|e| {
+        Stop::Failed(failure(ErrorClass::Bug, format!("link discovery panicked: {e}"), Some(&req.source)))
+    })?;
     let topic = ctx.topics.crawl_for(&req.priority).unwrap_or(&ctx.topics.crawl_normal).to_string();
     let mut out = Vec::new();
     for link in found {
         if !ctx.memory.claim_enqueue(&req.crawl_id, link.as_str()) {
             continue;
         }
+        claimed.push(link.to_string());
         let next = CrawlRequest {
             crawl_id: req.crawl_id.clone(),
             source: req.source.clone(),
@@ -273,7 +325,7 @@ async fn discovered(
             referrer: Some(req.url.clone()),
         };
         let key = link.host_str().unwrap_or_default().as_bytes().to_vec();
-        out.push(ctx.encode(&topic, key, &next).await.map_err(Some)?);
+        out.push(ctx.encode(&topic, key, &next).await?);
     }
     Ok(out)
 }

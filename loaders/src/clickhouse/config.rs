@@ -18,6 +18,10 @@ pub struct LoadConfig {
     /// First backoff of a retried insert; doubles up to `retry_max_backoff`.
     pub retry_backoff: Duration,
     pub retry_max_backoff: Duration,
+    /// An insert that takes longer fails (and is retried).
+    pub insert_timeout: Duration,
+    /// Retries of an error whose ClickHouse code is unknown before its rows count as rejected data.
+    pub unknown_error_retries: u32,
 }
 
 impl LoadConfig {
@@ -30,6 +34,8 @@ impl LoadConfig {
             batch_max_age: Duration::from_millis(500),
             retry_backoff: Duration::from_millis(200),
             retry_max_backoff: Duration::from_secs(10),
+            insert_timeout: Duration::from_secs(60),
+            unknown_error_retries: 5,
         }
     }
 

@@ -76,16 +76,25 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
 ];
 
+/// The table recording which migrations were applied.
+pub const MIGRATIONS_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())
+         ENGINE = ReplacingMergeTree() ORDER BY version";
+
+/// Every statement that builds the schema of database `db` from nothing, in order (for running them on
+/// another engine, e.g. the current-ClickHouse test).
+pub fn statements(db: &str) -> Vec<String> {
+    let mut v = vec![format!("CREATE DATABASE IF NOT EXISTS {db}"), MIGRATIONS_TABLE.replace("{db}", db)];
+    v.extend(MIGRATIONS.iter().map(|(_, _, stmt)| stmt.replace("{db}", db)));
+    v
+}
+
 /// Create the database and apply every migration not yet recorded. Safe to run concurrently and
 /// repeatedly: every statement is `IF NOT EXISTS` and the record is a `ReplacingMergeTree`.
 pub async fn apply(sql: &Sql) -> Result<Vec<u32>, ClickHouseError> {
     let db = sql.database();
     sql.execute(&format!("CREATE DATABASE IF NOT EXISTS {db}")).await?;
-    sql.execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, name String, applied_at DateTime DEFAULT now())
-         ENGINE = ReplacingMergeTree() ORDER BY version"
-    ))
-    .await?;
+    sql.execute(&MIGRATIONS_TABLE.replace("{db}", db)).await?;
     let applied = applied_versions(sql).await?;
     let mut newly = Vec::new();
     for (version, name, stmt) in MIGRATIONS {

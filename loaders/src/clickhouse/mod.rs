@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod migrations;
+pub mod queries;
 pub mod rows;
 mod run;
 pub mod service;

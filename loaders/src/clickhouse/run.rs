@@ -4,10 +4,11 @@ use std::time::{Duration, Instant};
 
 use clickhouse::Client;
 use serde::Serialize;
-use shopstream_core::dlq::{self, Failure, Origin};
+use shopstream_core::dlq::{Failure, Origin};
 use shopstream_core::kafka::{Producer, TrackedConsumer};
 use shopstream_core::metrics::{Health, Metrics};
-use shopstream_core::worker;
+use shopstream_core::retry::Backoff;
+use shopstream_core::worker::{self, DeadLetters};
 use shopstream_core::{Codec, Endpoints, ErrorClass, Topics};
 use shopstream_schemas::{FetchObserved, PriceObserved, ProductObserved, RankObserved};
 use tokio_util::sync::CancellationToken;
@@ -62,26 +63,70 @@ struct Loader<'a> {
     consumer: &'a TrackedConsumer,
     metrics: &'a Metrics,
     shutdown: &'a CancellationToken,
+    /// Records received while the partitions were paused (ClickHouse down), processed first afterwards.
+    held: std::sync::Mutex<std::collections::VecDeque<Origin>>,
+    paused: std::sync::atomic::AtomicBool,
 }
 
 /// A crash point for tests of the delivery guarantees: `SHOPSTREAM_FAILPOINT=load.before_insert` aborts
 /// the process after a batch was consumed and before it is sent; `load.after_insert` aborts after
 /// ClickHouse stored it and before its offsets are stored.
 fn failpoint(name: &str) {
-    if std::env::var("SHOPSTREAM_FAILPOINT").is_ok_and(|v| v == name) {
+    if shopstream_core::failpoint(name) {
         eprintln!("failpoint {name}: aborting the process");
         std::process::abort();
     }
 }
 
 impl Loader<'_> {
-    /// Insert `rows` once. Ok when ClickHouse acknowledged.
+    /// Insert `rows` once, within the insert timeout. Ok when ClickHouse acknowledged. (A timed-out
+    /// insert may still land: its retry converges, the tables being ReplacingMergeTree.)
     async fn insert_once<R: LoadRow>(&self, table: &str, rows: &[R]) -> Result<(), ClickHouseError> {
-        let mut insert = self.ch.insert::<R>(table).await.map_err(|e| classify(&e))?;
-        for row in rows {
-            insert.write(row).await.map_err(|e| classify(&e))?;
+        let insert = async {
+            let mut insert = self.ch.insert::<R>(table).await.map_err(|e| classify(&e))?;
+            for row in rows {
+                insert.write(row).await.map_err(|e| classify(&e))?;
+            }
+            insert.end().await.map_err(|e| classify(&e))
+        };
+        match tokio::time::timeout(self.cfg.insert_timeout, insert).await {
+            Ok(r) => r,
+            Err(_) => Err(ClickHouseError::Retriable(format!(
+                "the insert into {table} took longer than {} s",
+                self.cfg.insert_timeout.as_secs()
+            ))),
         }
-        insert.end().await.map_err(|e| classify(&e))
+    }
+
+    /// Wait `delay` before retrying the sink without leaving the consumer group: the partitions are
+    /// paused and the consumer keeps being polled (a consumer that is not polled for
+    /// `max.poll.interval.ms` is evicted). Records that were already fetched are held for later.
+    /// False at shutdown.
+    async fn wait_out(&self, delay: Duration) -> bool {
+        self.set_paused(true);
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return true,
+                _ = self.shutdown.cancelled() => return false,
+                msg = self.consumer.consumer.recv() => match msg {
+                    Ok(m) => self.held.lock().unwrap_or_else(|p| p.into_inner()).push_back(Origin::of(&m)),
+                    Err(e) => tracing::warn!(error = %e, "Kafka consume error."),
+                },
+            }
+        }
+    }
+
+    /// Pause or resume every partition this member owns.
+    fn set_paused(&self, paused: bool) {
+        if self.paused.swap(paused, std::sync::atomic::Ordering::Relaxed) == paused {
+            return;
+        }
+        if let Err(e) = self.consumer.set_paused(paused) {
+            tracing::debug!(error = %e, paused, "Could not pause or resume the partitions.");
+        }
+        self.metrics.set("paused", &[("stage", STAGE)], i64::from(paused));
     }
 
     /// Insert with retries for retriable failures and bisection for data failures. Returns the rows
@@ -91,14 +136,31 @@ impl Loader<'_> {
         let mut rejected = Vec::new();
         let mut ranges = vec![(0usize, rows.len())];
         while let Some((start, end)) = ranges.pop() {
-            let mut backoff = self.cfg.retry_backoff;
+            let mut backoff = Backoff::between(self.cfg.retry_backoff, self.cfg.retry_max_backoff);
+            let mut unknown_failures = 0u32;
             loop {
-                match self.insert_once(table, &rows[start..end]).await {
+                let failure = match self.insert_once(table, &rows[start..end]).await {
                     Ok(()) => {
                         self.metrics.set_health("clickhouse", Health::Healthy, "");
+                        self.set_paused(false);
                         break;
                     }
-                    Err(ClickHouseError::Data(msg)) => {
+                    // An error ClickHouse explains with a code we do not know: retried a few times (it may be
+                    // transient), then taken as bad data, so that the batch is bisected and the rows it rejects
+                    // are dead-lettered with the message: never stuck forever, never dropped.
+                    Err(ClickHouseError::Unknown(msg)) if unknown_failures >= self.cfg.unknown_error_retries => {
+                        ClickHouseError::Data(format!(
+                            "{msg} (an unknown error, still failing after {unknown_failures} retries)"
+                        ))
+                    }
+                    Err(ClickHouseError::Unknown(msg)) => {
+                        unknown_failures += 1;
+                        ClickHouseError::Retriable(msg)
+                    }
+                    Err(e) => e,
+                };
+                match failure {
+                    ClickHouseError::Data(msg) => {
                         if end - start == 1 {
                             rejected.push((start, msg));
                         } else {
@@ -108,19 +170,16 @@ impl Loader<'_> {
                         }
                         break;
                     }
-                    Err(ClickHouseError::Retriable(msg)) => {
-                        tracing::warn!(table, error = %msg, backoff_ms = backoff.as_millis() as u64, "A ClickHouse insert failed; retrying the same batch.");
+                    ClickHouseError::Retriable(msg) | ClickHouseError::Unknown(msg) => {
+                        let delay = backoff.next_delay();
+                        tracing::warn!(table, error = %msg, backoff_ms = delay.as_millis() as u64, "A ClickHouse insert failed; retrying the same batch.");
                         self.metrics.set_health("clickhouse", Health::Degraded, format!("retrying an insert: {msg}"));
                         self.metrics.add("insert_retries", &[("stage", STAGE), ("table", table)], 1);
-                        tokio::select! {
-                            _ = tokio::time::sleep(backoff) => {}
-                            _ = self.shutdown.cancelled() => {
-                                return Err(ClickHouseError::Retriable(format!("shut down while retrying: {msg}")));
-                            }
+                        if !self.wait_out(delay).await {
+                            return Err(ClickHouseError::Retriable(format!("shut down while retrying: {msg}")));
                         }
-                        backoff = (backoff * 2).min(self.cfg.retry_max_backoff);
                     }
-                    Err(e @ ClickHouseError::Config(_)) => {
+                    e @ ClickHouseError::Config(_) => {
                         self.metrics.set_health("clickhouse", Health::Critical, e.to_string());
                         return Err(e);
                     }
@@ -162,22 +221,42 @@ impl Loader<'_> {
 
     /// Dead-letter one record, retrying the broker until it acknowledges (or shutdown).
     async fn dead_letter(&self, origin: &Origin, failure: Failure) -> Result<(), ClickHouseError> {
-        let mut backoff = self.cfg.retry_backoff;
-        loop {
-            match dlq::send(&self.producer, &self.codec, &self.topics.dlq_load, origin, failure.clone()).await {
-                Ok(()) => {
-                    self.metrics.add("dead_lettered", &[("stage", STAGE)], 1);
-                    return Ok(());
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "Could not send a dead letter; retrying.");
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = self.shutdown.cancelled() => return Err(ClickHouseError::Retriable(format!("shut down while dead-lettering: {e}"))),
-                    }
-                    backoff = (backoff * 2).min(self.cfg.retry_max_backoff);
+        let dead_letters = DeadLetters {
+            producer: self.producer.clone(),
+            codec: self.codec.clone(),
+            topic: self.topics.dlq_load.clone(),
+        };
+        if dead_letters.send(origin, failure, self.metrics, self.shutdown).await {
+            Ok(())
+        } else {
+            Err(ClickHouseError::Retriable("shut down while dead-lettering".into()))
+        }
+    }
+}
+
+/// Apply the migrations, waiting for ClickHouse while it is unreachable (a loader started before
+/// ClickHouse, or during its restart, waits instead of failing, and under `run` stops no other stage).
+/// False at shutdown.
+async fn migrate_when_up(sql: &Sql, metrics: &Metrics, shutdown: &CancellationToken) -> anyhow::Result<bool> {
+    let mut backoff = Backoff::between(Duration::from_millis(500), Duration::from_secs(15));
+    loop {
+        let applied = async {
+            migrations::apply(sql).await?;
+            migrations::check(sql).await
+        };
+        match applied.await {
+            Ok(_) => {
+                metrics.set_health("clickhouse", Health::Healthy, "");
+                return Ok(true);
+            }
+            Err(e) if e.is_retriable() => {
+                tracing::warn!(error = %e, "ClickHouse is unreachable for the migrations; waiting for it.");
+                metrics.set_health("clickhouse", Health::Critical, format!("unreachable at start: {e}"));
+                if !backoff.sleep(shutdown).await {
+                    return Ok(false);
                 }
             }
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -194,20 +273,24 @@ pub async fn run(
         anyhow::bail!("invalid loader configuration:\n  {}", problems.join("\n  "));
     }
     let sql = Sql::new(&cfg.url, &cfg.database)?;
-    migrations::apply(&sql).await?;
-    migrations::check(&sql).await?;
+    if !migrate_when_up(&sql, &metrics, &shutdown).await? {
+        return Ok(());
+    }
     let event_topics = topics.event_topics();
     shopstream_core::kafka::ensure_topics(&endpoints.kafka_brokers, &[topics.dlq_load.as_str()], 1).await?;
-    let consumer = TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &event_topics)?;
+    let consumer = std::sync::Arc::new(TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &event_topics)?);
+    shopstream_core::group_watch::spawn(STAGE, consumer.clone(), metrics.clone(), shutdown.clone());
     let loader = Loader {
         cfg: &cfg,
-        ch: client(&cfg.url, &cfg.database),
+        ch: client(&cfg.url, &cfg.database)?,
         producer: Producer::new(&endpoints.kafka_brokers)?,
         codec: Codec::new(&endpoints.schema_registry_url),
         topics,
         consumer: &consumer,
         metrics: &metrics,
         shutdown: &shutdown,
+        held: Default::default(),
+        paused: Default::default(),
     };
     metrics.set_health("clickhouse", Health::Healthy, "");
     let mut products: Batch<ProductRow> = Batch::new("products");
@@ -219,40 +302,50 @@ pub async fn run(
 
     let result: anyhow::Result<()> = async {
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-                msg = consumer.consumer.recv() => {
-                    let msg = match msg {
-                        Ok(m) => m,
+            let held = loader.held.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let origin = match held {
+                Some(origin) => Some(origin),
+                None => tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => None,
+                    msg = consumer.consumer.recv() => match msg {
+                        Ok(m) => Some(Origin::of(&m)),
                         Err(e) => {
                             tracing::warn!(error = %e, "Kafka consume error.");
-                            continue;
+                            None
                         }
-                    };
-                    let origin = Origin::of(&msg);
-                    drop(msg);
-                    consumer.begin(&origin.topic, origin.partition, origin.offset);
-                    metrics.add("records_in", &[("stage", STAGE), ("topic", &origin.topic)], 1);
-                    // Registry outages are waited out inside; Ok(false): shutdown came first, and the
-                    // record's offset stays for the next run.
-                    let decoded = decode_into(&loader, &origin, &mut products, &mut prices, &mut ranks, &mut fetches).await;
-                    match decoded {
-                        Ok(true) => {}
-                        Ok(false) => break,
-                        Err(e) => {
+                    },
+                },
+            };
+            if let Some(origin) = origin {
+                consumer.begin(&origin.topic, origin.partition, origin.offset);
+                metrics.add("records_in", &[("stage", STAGE), ("topic", &origin.topic)], 1);
+                // Registry outages are waited out inside; Ok(false): shutdown came first, and the
+                // record's offset stays for the next run.
+                match decode_into(&loader, &origin, &mut products, &mut prices, &mut ranks, &mut fetches).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
                         let class = e.class();
-                        let failure = Failure { stage: STAGE, reason: e.to_string(), class, source: None, parser: None };
+                        let failure =
+                            Failure { stage: STAGE, reason: e.to_string(), class, source: None, parser: None };
                         loader.dead_letter(&origin, failure).await?;
                         consumer.done(&origin.topic, origin.partition, origin.offset);
-                        }
                     }
                 }
             }
-            if products.due(&cfg) { loader.flush(&mut products).await?; }
-            if prices.due(&cfg) { loader.flush(&mut prices).await?; }
-            if ranks.due(&cfg) { loader.flush(&mut ranks).await?; }
-            if fetches.due(&cfg) { loader.flush(&mut fetches).await?; }
+            if products.due(&cfg) {
+                loader.flush(&mut products).await?;
+            }
+            if prices.due(&cfg) {
+                loader.flush(&mut prices).await?;
+            }
+            if ranks.due(&cfg) {
+                loader.flush(&mut ranks).await?;
+            }
+            if fetches.due(&cfg) {
+                loader.flush(&mut fetches).await?;
+            }
         }
         // Drain: load what was consumed, then commit.
         loader.flush(&mut products).await?;

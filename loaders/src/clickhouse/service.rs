@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clickhouse::{Client, Compression};
+use shopstream_core::secrets::ClickHouseAuth;
 
 /// A ClickHouse failure, classified.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,10 @@ pub enum ClickHouseError {
     /// Missing table or database, bad credentials: an operator must act.
     #[error("ClickHouse configuration: {0}")]
     Config(String),
+    /// ClickHouse refused with a code this loader does not know: retried a few times, then taken as
+    /// bad data (see the loader), so that an unknown code neither stalls a partition nor drops rows.
+    #[error("ClickHouse failed with an unknown error: {0}")]
+    Unknown(String),
 }
 
 impl ClickHouseError {
@@ -37,14 +42,32 @@ fn error_code(message: &str) -> Option<u32> {
 /// CANNOT_CONVERT_TYPE (70), CANNOT_PARSE_NUMBER (72), INCORRECT_DATA (117), TOO_LARGE_STRING_SIZE (131),
 /// VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE (321). Configuration: NO_SUCH_COLUMN_IN_TABLE (16), UNKNOWN_TABLE
 /// (60), UNKNOWN_DATABASE (81), UNKNOWN_USER (192), REQUIRED_PASSWORD (194), AUTHENTICATION_FAILED (516),
-/// SYNTAX_ERROR (62), UNKNOWN_IDENTIFIER (47), ILLEGAL_AGGREGATION (184), NOT_AN_AGGREGATE (215). Anything else (memory, too many parts, timeouts, unknown codes) is retried: a batch
-/// is never dropped on a guess.
+/// SYNTAX_ERROR (62), UNKNOWN_IDENTIFIER (47), ILLEGAL_AGGREGATION (184), NOT_AN_AGGREGATE (215).
+/// Transient: TIMEOUT_EXCEEDED (159), TOO_MANY_SIMULTANEOUS_QUERIES (202), NO_FREE_CONNECTION (203),
+/// SOCKET_TIMEOUT (209), NETWORK_ERROR (210), MEMORY_LIMIT_EXCEEDED (241), TABLE_IS_READ_ONLY (242),
+/// TOO_MANY_PARTS (252), ALL_CONNECTION_TRIES_FAILED (279), ALL_REPLICAS_ARE_STALE (285),
+/// QUERY_WAS_CANCELLED (394), KEEPER_EXCEPTION (999), and a message with no code (a proxy's 502, a
+/// reset connection). Any other code is `Unknown`.
 pub fn classify_message(message: &str) -> ClickHouseError {
     let m = message.to_string();
     match error_code(message) {
         Some(6 | 27 | 33 | 53 | 69 | 70 | 72 | 117 | 131 | 321) => ClickHouseError::Data(m),
         Some(16 | 47 | 60 | 62 | 81 | 184 | 192 | 194 | 215 | 516) => ClickHouseError::Config(m),
-        _ => ClickHouseError::Retriable(m),
+        Some(159 | 202 | 203 | 209 | 210 | 241 | 242 | 252 | 279 | 285 | 394 | 999) | None => {
+            ClickHouseError::Retriable(m)
+        }
+        Some(_) => ClickHouseError::Unknown(m),
+    }
+}
+
+/// Classify an HTTP answer: its code first; without one, a 4xx says the request itself was refused
+/// (bad data), anything else is transient.
+pub fn classify_response(status: reqwest::StatusCode, body: &str) -> ClickHouseError {
+    match classify_message(body) {
+        ClickHouseError::Retriable(m) if error_code(body).is_none() && status.is_client_error() => {
+            ClickHouseError::Data(format!("HTTP {status}: {m}"))
+        }
+        other => other,
     }
 }
 
@@ -60,9 +83,26 @@ pub fn classify(e: &clickhouse::error::Error) -> ClickHouseError {
 }
 
 /// The insert client. Compression off and validation off: with LZ4 or validation, ClickHouse 18.16
-/// answers SELECTs with no rows and rejects the schema probe (see the project brief).
-pub fn client(url: &str, database: &str) -> Client {
-    Client::default().with_url(url).with_database(database).with_compression(Compression::None).with_validation(false)
+/// answers SELECTs with no rows and rejects the schema probe (see the project brief). Credentials from
+/// `SHOPSTREAM_CLICKHOUSE_USER` / `SHOPSTREAM_CLICKHOUSE_PASSWORD[_FILE]`; TLS with an `https://` URL.
+pub fn client(url: &str, database: &str) -> Result<Client, ClickHouseError> {
+    let auth = auth()?;
+    let mut c = Client::default()
+        .with_url(url)
+        .with_database(database)
+        .with_compression(Compression::None)
+        .with_validation(false);
+    if let Some(user) = &auth.user {
+        c = c.with_user(user);
+    }
+    if let Some(password) = &auth.password {
+        c = c.with_password(password.expose());
+    }
+    Ok(c)
+}
+
+fn auth() -> Result<ClickHouseAuth, ClickHouseError> {
+    ClickHouseAuth::from_env().map_err(|e| ClickHouseError::Config(e.to_string()))
 }
 
 /// Plain SQL over HTTP, for DDL and small text queries (TabSeparated results).
@@ -71,6 +111,7 @@ pub struct Sql {
     http: reqwest::Client,
     url: String,
     database: String,
+    auth: ClickHouseAuth,
 }
 
 impl Sql {
@@ -79,7 +120,7 @@ impl Sql {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| ClickHouseError::Config(format!("HTTP client: {e}")))?;
-        Ok(Sql { http, url: url.trim_end_matches('/').to_string(), database: database.to_string() })
+        Ok(Sql { http, url: url.trim_end_matches('/').to_string(), database: database.to_string(), auth: auth()? })
     }
 
     pub fn database(&self) -> &str {
@@ -93,19 +134,18 @@ impl Sql {
 
     /// Run a query; the body as text.
     pub async fn query_text(&self, sql: &str) -> Result<String, ClickHouseError> {
-        let resp = self
-            .http
-            .post(&self.url)
-            .body(sql.to_string())
-            .send()
-            .await
-            .map_err(|e| ClickHouseError::Retriable(format!("{e}")))?;
+        let mut request = self.http.post(&self.url).body(sql.to_string());
+        if self.auth.user.is_some() || self.auth.password.is_some() {
+            let user = self.auth.user.as_deref().unwrap_or("default");
+            request = request.basic_auth(user, self.auth.password.as_ref().map(|p| p.expose()));
+        }
+        let resp = request.send().await.map_err(|e| ClickHouseError::Retriable(format!("{e}")))?;
         let status = resp.status();
         let text = resp.text().await.map_err(|e| ClickHouseError::Retriable(format!("{e}")))?;
         if status.is_success() {
             Ok(text)
         } else {
-            Err(classify_message(&text))
+            Err(classify_response(status, &text))
         }
     }
 
@@ -135,6 +175,11 @@ mod tests {
         ));
         assert!(matches!(classify_message("Code: 241. DB::Exception: Memory limit"), ClickHouseError::Retriable(_)));
         assert!(matches!(classify_message("502 Bad Gateway"), ClickHouseError::Retriable(_)));
+        assert!(matches!(classify_message("Code: 4242. DB::Exception: new in 26.1"), ClickHouseError::Unknown(_)));
+        let bad_request = classify_response(reqwest::StatusCode::BAD_REQUEST, "Cannot parse input");
+        assert!(matches!(bad_request, ClickHouseError::Data(_)));
+        let unavailable = classify_response(reqwest::StatusCode::SERVICE_UNAVAILABLE, "overloaded");
+        assert!(matches!(unavailable, ClickHouseError::Retriable(_)));
         assert_eq!(error_code("Code: 6, e.displayText()"), Some(6));
     }
 }

@@ -23,11 +23,18 @@ pub struct TransformConfig {
     /// Records in flight in this process.
     pub concurrency: usize,
     pub sources: BTreeMap<String, TransformSource>,
+    /// The largest body a raw record may decompress to (the extractor's largest `max_body_bytes`).
+    pub max_body_bytes: usize,
 }
 
 impl TransformConfig {
     pub fn new(sources: BTreeMap<String, TransformSource>) -> Self {
-        TransformConfig { group: "shopstream-transform".into(), concurrency: 16, sources }
+        TransformConfig {
+            group: "shopstream-transform".into(),
+            concurrency: 16,
+            sources,
+            max_body_bytes: 10 * 1024 * 1024,
+        }
     }
 
     pub fn validate(&self) -> Result<(), Vec<String>> {

@@ -109,12 +109,21 @@ pub fn list_key(source: &str, list_id: &str) -> Vec<u8> {
 }
 
 /// The decoded body of a raw record.
-pub fn body(raw: &RawPage) -> Result<Vec<u8>, String> {
+pub fn body(raw: &RawPage, max_body_bytes: usize) -> Result<Vec<u8>, String> {
     match raw.body_encoding.as_str() {
+        "identity" if raw.body.len() > max_body_bytes => {
+            Err(format!("the body of {} bytes is over the {max_body_bytes}-byte cap on raw bodies", raw.body.len()))
+        }
         "identity" => Ok(raw.body.clone()),
         "zstd" => {
-            let cap = usize::try_from(raw.body_size).map_err(|_| format!("invalid body_size {}", raw.body_size))?;
-            zstd::bulk::decompress(&raw.body, cap.max(1)).map_err(|e| format!("the zstd body does not decompress: {e}"))
+            // The buffer is sized from the record's own word, so that word is checked against the cap
+            // first: a bad record is dead-lettered, it does not abort the process.
+            let size = usize::try_from(raw.body_size).map_err(|_| format!("invalid body_size {}", raw.body_size))?;
+            if size > max_body_bytes {
+                return Err(format!("body_size {size} is over the {max_body_bytes}-byte cap on raw bodies"));
+            }
+            zstd::bulk::decompress(&raw.body, size.max(1))
+                .map_err(|e| format!("the zstd body does not decompress to its body_size of {size} bytes: {e}"))
         }
         other => Err(format!("unknown body_encoding {other:?}")),
     }
@@ -153,7 +162,7 @@ mod tests {
 <article class="product_pod"><h3><a href="a_1/index.html">A</a></h3></article><article class="product_pod"><h3><a href="b_2/index.html">B</a></h3></article>
 <ul class="pager"><li class="current">Page 2 of 50</li></ul>"#;
         let r = raw(html);
-        let body = body(&r).expect("body");
+        let body = body(&r, 1 << 20).expect("body");
         let at = RawPosition { topic: "raw.pages", partition: 0, offset: 5 };
         let cfg = ParserConfig::BooksToscrape;
         let ctx = PageContext { url: &r.final_url, content_type: None, default_currency: None };
@@ -170,8 +179,20 @@ mod tests {
     fn bad_bodies_are_reported() {
         let mut r = raw(b"x");
         r.body = b"not zstd".to_vec();
-        assert!(body(&r).is_err());
+        assert!(body(&r, 1 << 20).is_err());
         r.body_encoding = "br".into();
-        assert!(body(&r).expect_err("unknown").contains("unknown body_encoding"));
+        assert!(body(&r, 1 << 20).expect_err("unknown").contains("unknown body_encoding"));
+    }
+
+    #[test]
+    fn a_record_claiming_a_huge_body_is_refused_before_any_allocation() {
+        let mut r = raw(b"<html></html>");
+        r.body_size = 1 << 40;
+        assert!(body(&r, 1 << 20).expect_err("over the cap").contains("over the 1048576-byte cap"));
+        r.body_size = -1;
+        assert!(body(&r, 1 << 20).expect_err("negative").contains("invalid body_size"));
+        // A body that decompresses to more than it claims is refused too.
+        r.body_size = 3;
+        assert!(body(&r, 1 << 20).is_err());
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use shopstream_core::dlq::{Failure, Origin};
 use shopstream_core::kafka::{Producer, TrackedConsumer};
 use shopstream_core::metrics::Metrics;
-use shopstream_core::worker::{self, DeadLetters, Outcome};
+use shopstream_core::worker::{self, DeadLetters, Outcome, PublishError};
 use shopstream_core::{Codec, Endpoints, ErrorClass, Topics};
 use shopstream_parse::PageContext;
 use shopstream_schemas::RawPage;
@@ -22,6 +22,7 @@ struct Ctx {
     producer: Producer,
     codec: Codec,
     topics: Topics,
+    max_body_bytes: usize,
     shutdown: CancellationToken,
 }
 
@@ -50,6 +51,7 @@ pub async fn run(
         producer,
         codec,
         topics: topics.clone(),
+        max_body_bytes: cfg.max_body_bytes,
         shutdown: shutdown.clone(),
     });
     tracing::info!(group = %cfg.group, sources = ctx.sources.len(), "The transformer is running.");
@@ -61,6 +63,9 @@ pub async fn run(
 }
 
 async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
+    if shopstream_core::failpoint("transform.panic") {
+        panic!("failpoint transform.panic: a bug in the transform stage");
+    }
     let raw: RawPage = match worker::decode_until(&ctx.codec, &origin.payload, &ctx.shutdown).await {
         Ok(Some(r)) => r,
         Ok(None) => return Outcome::Interrupted,
@@ -75,7 +80,7 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
         ));
     };
     let parser_name = source.parser.name();
-    let body = match events::body(&raw) {
+    let body = match events::body(&raw, ctx.max_body_bytes) {
         Ok(b) => b,
         Err(e) => return Outcome::Failed(failure(ErrorClass::BadData, e, Some(&raw.source), Some(parser_name))),
     };
@@ -127,26 +132,31 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
             Some(parser_name),
         ))
     };
+    macro_rules! encode {
+        ($topic:expr, $event:expr) => {
+            match worker::encode_until(&ctx.codec, $topic, $event, &ctx.shutdown).await {
+                Ok(Some(b)) => b,
+                // Shutdown during a registry outage: the record stays for the next owner.
+                Ok(None) => return Outcome::Interrupted,
+                Err(err) => return encode_err(err),
+            }
+        };
+    }
     for e in &evs.products {
-        match worker::encode_until(&ctx.codec, &t.products, e, &ctx.shutdown).await {
-            Ok(b) => out.push((t.products.clone(), product_key(&raw.source, &e.product_id), b)),
-            Err(err) => return encode_err(err),
-        }
+        out.push((t.products.clone(), product_key(&raw.source, &e.product_id), encode!(&t.products, e)));
     }
     for e in &evs.prices {
-        match worker::encode_until(&ctx.codec, &t.prices, e, &ctx.shutdown).await {
-            Ok(b) => out.push((t.prices.clone(), product_key(&raw.source, &e.product_id), b)),
-            Err(err) => return encode_err(err),
-        }
+        out.push((t.prices.clone(), product_key(&raw.source, &e.product_id), encode!(&t.prices, e)));
     }
     for e in &evs.ranks {
-        match worker::encode_until(&ctx.codec, &t.ranks, e, &ctx.shutdown).await {
-            Ok(b) => out.push((t.ranks.clone(), list_key(&raw.source, &e.list_id), b)),
-            Err(err) => return encode_err(err),
-        }
+        out.push((t.ranks.clone(), list_key(&raw.source, &e.list_id), encode!(&t.ranks, e)));
     }
-    if worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await.is_err() {
-        return Outcome::Interrupted;
+    match worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await {
+        Ok(()) => {}
+        Err(PublishError::Interrupted) => return Outcome::Interrupted,
+        Err(PublishError::Rejected(reason)) => {
+            return Outcome::Failed(failure(ErrorClass::BadData, reason, Some(&raw.source), Some(parser_name)))
+        }
     }
     if evs.is_empty() {
         Outcome::Done("no_facts")

@@ -1,0 +1,128 @@
+//! Failover on the real broker. A kill storm: `shopstream run` killed with SIGKILL several times in quick
+//! succession while it crawls three shops, restarted each time; the last process must finish the crawl on
+//! its own (the broker reassigns every partition once the dead members' sessions expire) and the tables
+//! must be exact. tansu 0.6.0 wedged here (the survivor owned no partitions for good); nisshi heals.
+//! And a member that owns nothing while its group has lag says so in `/metrics` and `/health`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{eventually, start_sandbox, start_sandbox_with, TestEnv};
+use rand::Rng;
+
+fn shops_config(shops: u32, per_host_concurrency: u32) -> String {
+    (1..=shops)
+        .map(|i| {
+            format!(
+                "[sources.shop{i}]\nparser = {{ type = \"books_toscrape\" }}\ndefault_currency = \"GBP\"\n\n\
+                 [sources.shop{i}.fetch]\nallow_private_network = true\n\
+                 follow = [\"li.next a\", \"article.product_pod h3 a\"]\nper_host_concurrency = {per_host_concurrency}\n\n"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_kill_storm_heals_on_its_own_and_the_tables_are_exact() {
+    let (base, _sandbox) = start_sandbox(3);
+    let mut env = TestEnv::new("storm", &shops_config(3, 16));
+    let db = env.database.clone();
+    env.run_ok(&["topics"]);
+    env.run_ok(&["migrate"]);
+    let mut run = env.spawn(env.cmd(&["run"]));
+    for i in 1..=3 {
+        let (source, seed) = (format!("shop{i}"), format!("{base}/shop{i}/index.html"));
+        env.run_ok(&["crawl", "--source", &source, "--crawl-id", "storm", "--seed", &seed]);
+    }
+    // Four SIGKILLs 1.5–5 s apart, each followed by an immediate restart: every stage dies mid-work
+    // (no drain, no commit) and the group sees members vanish and join in quick succession.
+    let mut rng = rand::rng();
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(rng.random_range(1500..5000)));
+        env.kill9(run);
+        run = env.spawn(env.cmd(&["run"]));
+    }
+    // From here nobody helps: the last process must get every partition and finish.
+    env.wait_idle(&format!("g_{}", env.id));
+    let log = env.child_log(run);
+    env.stop(run);
+
+    // Exact: every book once, one observation each for the crawl, every page fetched.
+    assert_eq!(env.count(&format!("SELECT count() FROM {db}.products FINAL")), 3000, "products\n{log}");
+    assert_eq!(env.count(&format!("SELECT count() FROM {db}.price_observations FINAL")), 3000, "prices");
+    assert_eq!(env.count(&format!("SELECT count() FROM {db}.rank_observations FINAL")), 3000, "ranks");
+    assert_eq!(
+        env.count(&format!("SELECT uniqExact(url) FROM {db}.fetch_log FINAL WHERE outcome = 'ok'")),
+        3 * 1050,
+        "every listing and book page was fetched"
+    );
+    assert_eq!(
+        env.count(&format!("SELECT count() FROM {db}.price_observations FINAL WHERE price_minor <= 0")),
+        0,
+        "no row without its price"
+    );
+    // Ranks are 1…1,000 in each shop's listing, each once.
+    assert_eq!(
+        env.count(&format!(
+            "SELECT count() FROM (SELECT source, position FROM {db}.rank_observations FINAL \
+             GROUP BY source, position HAVING count() = 1 AND position BETWEEN 1 AND 1000)"
+        )),
+        3000
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+#[test]
+fn a_member_that_owns_nothing_while_its_group_has_lag_says_so() {
+    // One slow host: its requests share one partition (keyed by host), so with two partitions and three
+    // extractors one member owns nothing while the group has a queue of slow fetches.
+    let faults = shopstream_sandbox::Faults { latency_ms: 1500, ..Default::default() };
+    let (base, _sandbox) = start_sandbox_with(0, faults);
+    let mut env = TestEnv::new("idle", &books_config());
+    env.run_ok(&["topics"]);
+    let urls: Vec<String> = (1..=40).map(|i| format!("{base}/catalogue/page-{i}.html")).collect();
+    let urls_file = env.dir.path().join("urls.txt");
+    std::fs::write(&urls_file, urls.join("\n")).expect("urls");
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut members = Vec::new();
+    for port in &ports {
+        let mut c = env.cmd(&["extract"]);
+        c.env("SHOPSTREAM_METRICS_LISTEN", format!("127.0.0.1:{port}")).env("SHOPSTREAM_GROUP_CHECK_SECS", "1");
+        members.push(env.spawn(c));
+    }
+    env.run_ok(&["crawl", "--source", "books", "--crawl-id", "idle", "--urls-file", urls_file.to_str().expect("path")]);
+
+    let mut reported = String::new();
+    eventually("one member to report that it owns nothing while the group has lag", Duration::from_secs(90), || {
+        for port in &ports {
+            let url = format!("http://127.0.0.1:{port}/health");
+            let Ok(body) = std::panic::catch_unwind(|| common::reqwest::blocking_get_json(&url)) else { continue };
+            let reasons = body["reasons"].as_array().cloned().unwrap_or_default();
+            if let Some(r) = reasons.iter().filter_map(|r| r.as_str()).find(|r| r.contains("owns no partitions")) {
+                assert_eq!(body["status"], "degraded", "{body}");
+                reported = format!("{port}\t{r}");
+                return true;
+            }
+        }
+        false
+    });
+    let port: u16 = reported.split('\t').next().and_then(|p| p.parse().ok()).expect("port");
+    let metrics = common::reqwest::blocking_get_text(&format!("http://127.0.0.1:{port}/metrics"));
+    assert!(metrics.contains("shopstream_assigned_partitions{stage=\"extract\"} 0"), "{metrics}");
+    assert!(metrics.contains("shopstream_idle_with_lag{stage=\"extract\"} 1"), "{metrics}");
+    assert!(metrics.contains("shopstream_consumer_lag{stage=\"extract\""), "{metrics}");
+    assert!(reported.contains("records of lag") || reported.contains("record(s) of lag"), "{reported}");
+    for m in members {
+        env.stop(m);
+    }
+}
+
+fn books_config() -> String {
+    "[sources.books]\nparser = { type = \"books_toscrape\" }\ndefault_currency = \"GBP\"\n\n\
+     [sources.books.fetch]\nallow_private_network = true\nper_host_concurrency = 1\n"
+        .to_string()
+}
