@@ -114,8 +114,9 @@ fn the_snapshot_crawls_end_to_end_replays_exactly_and_recrawls_once_more() {
     let run = env.spawn(env.cmd(&["run", "--metrics-listen", &metrics_addr]));
     env.run_ok(&["crawl", "--seed", &format!("{base}/index.html"), "--crawl-id", "crawl-1"]);
     eventually("1,000 products and 1,000 ranks in ClickHouse", Duration::from_secs(900), || {
-        env.count(&format!("SELECT count() FROM {db}.products FINAL")) >= 1000
-            && env.count(&format!("SELECT count() FROM {db}.rank_observations FINAL")) >= 1000
+        // The loader creates the database when it starts: until then the counts are not there.
+        env.try_count(&format!("SELECT count() FROM {db}.products FINAL")).unwrap_or(0) >= 1000
+            && env.try_count(&format!("SELECT count() FROM {db}.rank_observations FINAL")).unwrap_or(0) >= 1000
     });
     env.wait_idle(&format!("g_{}", env.id));
 

@@ -152,6 +152,11 @@ impl TestEnv {
         }
     }
 
+    /// A count, or None while the query fails (e.g. before the loader created the database).
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        reqwest::blocking_post(&self.clickhouse, sql).ok().and_then(|t| t.trim().parse().ok())
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         self.query_text(sql).trim().parse().unwrap_or_else(|_| panic!("not a count: {sql}"))
     }
