@@ -2,6 +2,7 @@
 //! share the work) or all together with `run`. Endpoints come from flags or the environment.
 
 mod config;
+mod replay;
 mod report;
 
 use std::net::SocketAddr;
@@ -119,6 +120,9 @@ enum Command {
     Load(LoadArgs),
     /// Run extract, transform and load in one process.
     Run(RunArgs),
+    /// Reprocess a range of a raw or events topic (by time or offsets) in consumer groups of its own
+    /// (--group-prefix), then exit; ClickHouse converges.
+    Replay(replay::ReplayArgs),
     /// Wait until every stage's consumer group has caught up (no lag), then exit.
     WaitIdle(WaitIdleArgs),
     /// Print a short ClickHouse report of what was loaded.
@@ -416,6 +420,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             start_metrics(&g, &metrics, &shutdown);
             ensure_topics(&g).await?;
             run_all(&g, &a, metrics, shutdown).await?;
+        }
+        Command::Replay(a) => {
+            let (metrics, shutdown) = (Metrics::new(), shutdown_on_signals());
+            start_metrics(&g, &metrics, &shutdown);
+            ensure_topics(&g).await?;
+            replay::run(&g, a, metrics, shutdown).await?;
         }
         Command::WaitIdle(a) => wait_idle(&g, a).await?,
         Command::Status => status(&g).await?,

@@ -182,6 +182,8 @@ pub struct TrackedConsumer {
     pub brokers: String,
     pub group: String,
     pub topics: Vec<String>,
+    /// A replay's range: records past it are not processed, and the consumer is finished at its end.
+    pub range: Option<crate::replay::Range>,
 }
 
 impl TrackedConsumer {
@@ -213,7 +215,30 @@ impl TrackedConsumer {
             brokers: brokers.to_string(),
             group: group.to_string(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
+            range: None,
         })
+    }
+
+    /// A consumer of `group` for a replay: subscribed to the range's topic only, bounded by its ends.
+    pub fn for_range(brokers: &str, group: &str, range: crate::replay::Range) -> Result<TrackedConsumer> {
+        let mut c = TrackedConsumer::new(brokers, group, &[range.topic.as_str()])?;
+        c.range = Some(range);
+        Ok(c)
+    }
+
+    /// True for a record past the replay's range (not to be processed).
+    pub fn beyond_range(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        self.range.as_ref().is_some_and(|r| r.end(topic, partition).is_none_or(|end| offset >= end))
+    }
+
+    /// True once every partition of the replay's range is done up to its end (never without a range).
+    pub fn range_finished(&self) -> bool {
+        let Some(range) = &self.range else { return false };
+        let tracker = self.lock();
+        range
+            .partitions
+            .iter()
+            .all(|(p, (start, end))| start >= end || tracker.position(&range.topic, *p).is_some_and(|pos| pos >= *end))
     }
 
     /// How many partitions this member owns now.
@@ -393,6 +418,22 @@ pub fn group_lag(brokers: &str, group: &str, topics: &[&str]) -> Result<HashMap<
         *lag.entry(el.topic().to_string()).or_default() += (high - pos).max(0);
     }
     Ok(lag)
+}
+
+/// True when `group` has a committed position on any partition of `topic`.
+pub fn group_has_positions(brokers: &str, group: &str, topic: &str) -> Result<bool> {
+    let consumer: BaseConsumer =
+        client_config(brokers)?.set("group.id", group).set("enable.auto.commit", "false").create()?;
+    let timeout = Duration::from_secs(10);
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let mut tpl = TopicPartitionList::new();
+    for t in md.topics() {
+        for p in t.partitions() {
+            tpl.add_partition(topic, p.id());
+        }
+    }
+    let committed = consumer.committed_offsets(tpl, timeout)?;
+    Ok(committed.elements().iter().any(|e| matches!(e.offset(), Offset::Offset(o) if o >= 0)))
 }
 
 /// Total records in `topic` (sum of high minus low watermarks).

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod kafka;
 pub mod metrics;
 pub mod offsets;
+pub mod replay;
 pub mod retry;
 pub mod secrets;
 pub mod topics;

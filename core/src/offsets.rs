@@ -65,6 +65,11 @@ impl OffsetTracker {
         self.partitions.remove(&(topic.to_string(), partition));
     }
 
+    /// The position stored last for a partition (the next offset to consume), if it was read.
+    pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.partitions.get(&(topic.to_string(), partition)).and_then(|p| p.stored)
+    }
+
     /// Records begun and not done, over all partitions.
     pub fn in_flight(&self) -> usize {
         self.partitions.values().map(|p| p.in_flight.len()).sum()

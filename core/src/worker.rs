@@ -71,17 +71,27 @@ where
             _ = shutdown.cancelled() => break,
             p = permits.clone().acquire_owned() => p?,
         };
+        if consumer.range_finished() {
+            tracing::info!(stage, "The replay reached the end of its range.");
+            break;
+        }
         let msg = tokio::select! {
             _ = shutdown.cancelled() => break,
-            m = consumer.consumer.recv() => m,
+            m = consumer.consumer.recv() => Some(m),
+            // A replay checks again whether its range is done even when no record comes.
+            _ = tokio::time::sleep(Duration::from_millis(250)), if consumer.range.is_some() => None,
         };
         let origin = match msg {
-            Ok(m) => Origin::of(&m),
-            Err(e) => {
+            None => continue,
+            Some(Ok(m)) => Origin::of(&m),
+            Some(Err(e)) => {
                 tracing::warn!(stage, error = %e, "Kafka consume error.");
                 continue;
             }
         };
+        if consumer.beyond_range(&origin.topic, origin.partition, origin.offset) {
+            continue;
+        }
         consumer.begin(&origin.topic, origin.partition, origin.offset);
         metrics.add("records_in", &[("stage", stage)], 1);
         let (handler, consumer, metrics, dead_letters, shutdown) =

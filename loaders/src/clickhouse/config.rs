@@ -22,6 +22,8 @@ pub struct LoadConfig {
     pub insert_timeout: Duration,
     /// Retries of an error whose ClickHouse code is unknown before its rows count as rejected data.
     pub unknown_error_retries: u32,
+    /// A replay: read only this range of one events topic, then stop.
+    pub replay: Option<shopstream_core::replay::Range>,
 }
 
 impl LoadConfig {
@@ -36,6 +38,7 @@ impl LoadConfig {
             retry_max_backoff: Duration::from_secs(10),
             insert_timeout: Duration::from_secs(60),
             unknown_error_retries: 5,
+            replay: None,
         }
     }
 

@@ -278,7 +278,10 @@ pub async fn run(
     }
     let event_topics = topics.event_topics();
     shopstream_core::kafka::ensure_topics(&endpoints.kafka_brokers, &[topics.dlq_load.as_str()], 1).await?;
-    let consumer = std::sync::Arc::new(TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &event_topics)?);
+    let consumer = std::sync::Arc::new(match cfg.replay.clone() {
+        Some(range) => TrackedConsumer::for_range(&endpoints.kafka_brokers, &cfg.group, range)?,
+        None => TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &event_topics)?,
+    });
     shopstream_core::group_watch::spawn(STAGE, consumer.clone(), metrics.clone(), shutdown.clone());
     let loader = Loader {
         cfg: &cfg,
@@ -302,6 +305,10 @@ pub async fn run(
 
     let result: anyhow::Result<()> = async {
         loop {
+            if consumer.range_finished() {
+                tracing::info!("The replay reached the end of its range.");
+                break;
+            }
             let held = loader.held.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
             let origin = match held {
                 Some(origin) => Some(origin),
@@ -317,6 +324,7 @@ pub async fn run(
                     },
                 },
             };
+            let origin = origin.filter(|o| !consumer.beyond_range(&o.topic, o.partition, o.offset));
             if let Some(origin) = origin {
                 consumer.begin(&origin.topic, origin.partition, origin.offset);
                 metrics.add("records_in", &[("stage", STAGE), ("topic", &origin.topic)], 1);

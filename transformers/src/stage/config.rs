@@ -25,6 +25,8 @@ pub struct TransformConfig {
     pub sources: BTreeMap<String, TransformSource>,
     /// The largest body a raw record may decompress to (the extractor's largest `max_body_bytes`).
     pub max_body_bytes: usize,
+    /// A replay: read only this range of one raw topic, then stop.
+    pub replay: Option<shopstream_core::replay::Range>,
 }
 
 impl TransformConfig {
@@ -34,6 +36,7 @@ impl TransformConfig {
             concurrency: 16,
             sources,
             max_body_bytes: 10 * 1024 * 1024,
+            replay: None,
         }
     }
 

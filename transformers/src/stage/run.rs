@@ -43,7 +43,10 @@ pub async fn run(
     }
     let producer = Producer::new(&endpoints.kafka_brokers)?;
     let codec = Codec::new(&endpoints.schema_registry_url);
-    let consumer = Arc::new(TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &topics.raw_topics())?);
+    let consumer = Arc::new(match cfg.replay.clone() {
+        Some(range) => TrackedConsumer::for_range(&endpoints.kafka_brokers, &cfg.group, range)?,
+        None => TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &topics.raw_topics())?,
+    });
     let dead_letters =
         DeadLetters { producer: producer.clone(), codec: codec.clone(), topic: topics.dlq_transform.clone() };
     let ctx = Arc::new(Ctx {
