@@ -245,7 +245,7 @@ fn refused_and_unknown_crawl_requests_are_dead_lettered_by_the_extractor() {
         v
     });
     assert_eq!(letters.len(), 1, "{letters:?}");
-    assert!(letters[0].reason.contains("private address"), "{:?}", letters[0]);
+    assert!(letters[0].reason.contains("loopback address"), "{:?}", letters[0]);
     assert_eq!(letters[0].source.as_deref(), Some("strict"));
     // The dead link is a recorded fact (fetch event with 404), not a dead letter.
     assert_eq!(shopstream_core::kafka::topic_size(&env.brokers, &topics.fetches).expect("size"), 2);
