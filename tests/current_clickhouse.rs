@@ -75,6 +75,18 @@ fn migrations_views_and_report_queries_run_on_a_current_clickhouse() {
     ]);
     let first_report = statements.len();
     statements.extend(queries::REPORT.iter().map(|(_, q)| q.replace("{db}", db)));
+    // The loader's merge of product facts: the newest value of each field that a fact has.
+    let first_merge = statements.len();
+    statements.extend([
+        format!(
+            "INSERT INTO {db}.product_observations (source, product_id, url, title, category, stock, observed_at, \
+             event_id, version) VALUES \
+             ('books', 'c', 'http://x/c', 'Gamma', 'Poetry', 22, '2026-11-30 10:00:00', 'e1', 1), \
+             ('books', 'c', 'http://x/c', 'Gamma II', NULL, NULL, '2026-11-30 11:00:00', 'e2', 2)"
+        ),
+        migrations::merge_products(db, &[("books", "c")]),
+        format!("SELECT title, category, stock FROM {db}.products FINAL WHERE product_id = 'c'"),
+    ]);
     let (version, results) = run_on_chdb(&statements);
     let major: u32 = version.split('.').next().and_then(|m| m.parse().ok()).expect("version");
     assert!(major >= 24, "a current ClickHouse, not {version}");
@@ -95,4 +107,9 @@ fn migrations_views_and_report_queries_run_on_a_current_clickhouse() {
     assert_eq!(products.len(), 1);
     let cheapest = rows(first_report + 5);
     assert_eq!(cheapest[0]["title"], "Alpha", "{cheapest:?}");
+    let merged = rows(first_merge + 2);
+    assert_eq!(merged.len(), 1, "{merged:?}");
+    assert_eq!(merged[0]["title"], "Gamma II", "the newest title: {merged:?}");
+    assert_eq!(merged[0]["category"], "Poetry", "a fact without a category does not wipe it: {merged:?}");
+    assert_eq!(common::as_i64(&merged[0]["stock"]), 22, "{merged:?}");
 }

@@ -3,10 +3,88 @@
 
 use crate::clickhouse::service::{ClickHouseError, Sql};
 
-/// (version, name, statement). `{db}` is replaced by the database name. Append only: never edit a
-/// migration that shipped.
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[
-    (
+/// The `products` row of each product in `where`: per field, the value of the newest fact that has
+/// one (`argMaxIf` over the facts that are not null or empty); provenance from the newest fact. Used by
+/// the `products_merged` view and by the loader, which runs it for the products of each batch.
+macro_rules! merged_products_select {
+    ($where:expr) => {
+        concat!(
+            // The facts' columns are renamed (o_*) in a subquery: an output alias equal to a column name
+            // (`max(version) AS version`) would otherwise replace that column inside the other aggregates.
+            "SELECT source, product_id,
+                   argMaxIf(o_url, o_version, o_url != '') AS url,
+                   argMaxIf(o_title, o_version, o_title != '') AS title,
+                   argMaxIf(o_brand, o_version, isNotNull(o_brand)) AS brand,
+                   argMaxIf(o_category, o_version, isNotNull(o_category)) AS category,
+                   argMaxIf(o_upc, o_version, isNotNull(o_upc)) AS upc,
+                   argMaxIf(o_rating, o_version, isNotNull(o_rating)) AS rating,
+                   argMaxIf(o_rating_count, o_version, isNotNull(o_rating_count)) AS rating_count,
+                   argMaxIf(o_rating_scale, o_version, isNotNull(o_rating_scale)) AS rating_scale,
+                   argMaxIf(o_in_stock, o_version, isNotNull(o_in_stock)) AS in_stock,
+                   argMaxIf(o_stock, o_version, isNotNull(o_stock)) AS stock,
+                   argMaxIf(o_image_url, o_version, isNotNull(o_image_url)) AS image_url,
+                   max(o_observed_at) AS observed_at,
+                   argMax(o_fetch_id, o_version) AS fetch_id,
+                   argMax(o_crawl_id, o_version) AS crawl_id,
+                   argMax(o_event_id, o_version) AS event_id,
+                   argMax(o_raw_topic, o_version) AS raw_topic,
+                   argMax(o_raw_partition, o_version) AS raw_partition,
+                   argMax(o_raw_offset, o_version) AS raw_offset,
+                   argMax(o_parser, o_version) AS parser,
+                   argMax(o_parser_version, o_version) AS parser_version,
+                   max(o_version) AS version
+            FROM (
+                SELECT source, product_id, url AS o_url, title AS o_title, brand AS o_brand,
+                       category AS o_category, upc AS o_upc, rating AS o_rating, rating_count AS o_rating_count,
+                       rating_scale AS o_rating_scale, in_stock AS o_in_stock, stock AS o_stock,
+                       image_url AS o_image_url, observed_at AS o_observed_at, fetch_id AS o_fetch_id,
+                       crawl_id AS o_crawl_id, event_id AS o_event_id, raw_topic AS o_raw_topic,
+                       raw_partition AS o_raw_partition, raw_offset AS o_raw_offset, parser AS o_parser,
+                       parser_version AS o_parser_version, version AS o_version
+                FROM {db}.product_observations FINAL
+                WHERE ",
+            $where,
+            ") GROUP BY source, product_id"
+        )
+    };
+}
+
+/// Products per merge statement (ClickHouse's default max_query_size is 256 KiB).
+pub const MERGE_CHUNK: usize = 500;
+
+/// The statement that rewrites the `products` rows of `keys` (source, product_id) from their facts.
+pub fn merge_products(db: &str, keys: &[(&str, &str)]) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+    let list: Vec<String> = keys.iter().map(|(s, p)| format!("({}, {})", quote(s), quote(p))).collect();
+    let select = merged_products_select!("(source, product_id) IN ({keys})")
+        .replace("{db}", db)
+        .replace("{keys}", &list.join(", "));
+    format!("INSERT INTO {db}.products {select}")
+}
+
+/// One migration: a statement, run once (recorded in `schema_migrations`). `{db}` is replaced by the
+/// database name.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+    /// Run only while this table exists (`{db}.` prefixed): the steps of a table swap stay idempotent
+    /// when a loader died between a step and its record (after the swap the new table's name is gone).
+    pub only_if_exists: Option<&'static str>,
+}
+
+const fn m(version: u32, name: &'static str, sql: &'static str) -> Migration {
+    Migration { version, name, sql, only_if_exists: None }
+}
+
+const fn m_if(version: u32, name: &'static str, table: &'static str, sql: &'static str) -> Migration {
+    Migration { version, name, sql, only_if_exists: Some(table) }
+}
+
+/// Append only: never edit a migration that shipped.
+pub const MIGRATIONS: &[Migration] = &[
+    m(
         1,
         "products",
         "CREATE TABLE IF NOT EXISTS {db}.products (
@@ -19,7 +97,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
             version UInt64
         ) ENGINE = ReplacingMergeTree(version) ORDER BY (source, product_id)",
     ),
-    (
+    m(
         2,
         "price_observations",
         "CREATE TABLE IF NOT EXISTS {db}.price_observations (
@@ -31,7 +109,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(observed_at)
           ORDER BY (source, product_id, crawl_id)",
     ),
-    (
+    m(
         3,
         "rank_observations",
         "CREATE TABLE IF NOT EXISTS {db}.rank_observations (
@@ -43,7 +121,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(observed_at)
           ORDER BY (source, list_id, product_id, crawl_id)",
     ),
-    (
+    m(
         4,
         "fetch_log",
         "CREATE TABLE IF NOT EXISTS {db}.fetch_log (
@@ -53,7 +131,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(fetched_at)
           ORDER BY (host, fetched_at, fetch_id)",
     ),
-    (
+    m(
         5,
         "latest_prices view",
         "CREATE VIEW IF NOT EXISTS {db}.latest_prices AS
@@ -64,7 +142,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
             FROM {db}.price_observations FINAL
             GROUP BY source, product_id",
     ),
-    (
+    m(
         6,
         "daily_prices view",
         "CREATE VIEW IF NOT EXISTS {db}.daily_prices AS
@@ -73,6 +151,89 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
                    count() AS observations
             FROM {db}.price_observations FINAL
             GROUP BY source, product_id, currency, day",
+    ),
+    // Issue 10, table design. Observations keyed by a fact that spans months (a crawl) were partitioned
+    // by the month of observed_at, which is not in the key: two fetches of one product in one crawl on
+    // both sides of a month boundary stayed two rows forever (ReplacingMergeTree merges within a
+    // partition only). The v2 tables are not partitioned; the data is copied, then swapped in (the old
+    // tables stay as *_before_v2 for the operator to drop).
+    m(
+        7,
+        "price_observations v2 (no month partitions)",
+        "CREATE TABLE IF NOT EXISTS {db}.price_observations_v2 (
+            source String, product_id String, crawl_id String, observed_at DateTime,
+            price_minor Int64, currency String, amount String, list_price_minor Nullable(Int64), raw String,
+            url String, fetch_id String, event_id String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (source, product_id, crawl_id)",
+    ),
+    m_if(
+        8,
+        "price_observations v2: copy",
+        "price_observations_v2",
+        "INSERT INTO {db}.price_observations_v2 SELECT * FROM {db}.price_observations",
+    ),
+    m_if(
+        9,
+        "price_observations v2: swap",
+        "price_observations_v2",
+        "RENAME TABLE {db}.price_observations TO {db}.price_observations_before_v2,
+                      {db}.price_observations_v2 TO {db}.price_observations",
+    ),
+    // Ranks: a list snapshot is (list, crawl, position) → product. Keyed by product, a product listed
+    // twice in one list collapsed to one row; keyed by position, both stay and a refetch converges.
+    m(
+        10,
+        "rank_observations v2 (keyed by position, no month partitions)",
+        "CREATE TABLE IF NOT EXISTS {db}.rank_observations_v2 (
+            source String, list_id String, product_id String, crawl_id String, observed_at DateTime,
+            list_kind String, keyword Nullable(String), position UInt32, page UInt32, page_size UInt32,
+            product_url String, url String, fetch_id String, event_id String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (source, list_id, crawl_id, position)",
+    ),
+    m_if(
+        11,
+        "rank_observations v2: copy",
+        "rank_observations_v2",
+        "INSERT INTO {db}.rank_observations_v2 SELECT * FROM {db}.rank_observations",
+    ),
+    m_if(
+        12,
+        "rank_observations v2: swap",
+        "rank_observations_v2",
+        "RENAME TABLE {db}.rank_observations TO {db}.rank_observations_before_v2,
+                      {db}.rank_observations_v2 TO {db}.rank_observations",
+    ),
+    // Products: every product fact is kept (product_observations, keyed by the fact's event id), and
+    // `products` holds per product the newest value of each field among the facts that have it, so a
+    // listing's fact (no category, UPC or stock) no longer wipes what the product page said. The loader
+    // recomputes a product's row from products_merged after each batch of its facts.
+    m(
+        13,
+        "product_observations",
+        "CREATE TABLE IF NOT EXISTS {db}.product_observations (
+            source String, product_id String, url String, title String,
+            brand Nullable(String), category Nullable(String), upc Nullable(String),
+            rating Nullable(Float64), rating_count Nullable(Int64), rating_scale Nullable(Float64),
+            in_stock Nullable(UInt8), stock Nullable(Int64), image_url Nullable(String),
+            observed_at DateTime, fetch_id String, crawl_id String, event_id String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(observed_at)
+          ORDER BY (source, product_id, event_id)",
+    ),
+    m(
+        14,
+        "product_observations: the products loaded so far",
+        "INSERT INTO {db}.product_observations SELECT * FROM {db}.products FINAL",
+    ),
+    m(
+        15,
+        "products_merged view",
+        concat!("CREATE VIEW IF NOT EXISTS {db}.products_merged AS ", merged_products_select!("1")),
     ),
 ];
 
@@ -85,7 +246,7 @@ pub const MIGRATIONS_TABLE: &str =
 /// another engine, e.g. the current-ClickHouse test).
 pub fn statements(db: &str) -> Vec<String> {
     let mut v = vec![format!("CREATE DATABASE IF NOT EXISTS {db}"), MIGRATIONS_TABLE.replace("{db}", db)];
-    v.extend(MIGRATIONS.iter().map(|(_, _, stmt)| stmt.replace("{db}", db)));
+    v.extend(MIGRATIONS.iter().map(|m| m.sql.replace("{db}", db)));
     v
 }
 
@@ -97,11 +258,17 @@ pub async fn apply(sql: &Sql) -> Result<Vec<u32>, ClickHouseError> {
     sql.execute(&MIGRATIONS_TABLE.replace("{db}", db)).await?;
     let applied = applied_versions(sql).await?;
     let mut newly = Vec::new();
-    for (version, name, stmt) in MIGRATIONS {
+    for Migration { version, name, sql: stmt, only_if_exists } in MIGRATIONS {
         if applied.contains(version) {
             continue;
         }
-        sql.execute(&stmt.replace("{db}", db)).await?;
+        let run = match only_if_exists {
+            None => true,
+            Some(table) => table_exists(sql, table).await?,
+        };
+        if run {
+            sql.execute(&stmt.replace("{db}", db)).await?;
+        }
         sql.execute(&format!(
             "INSERT INTO {db}.schema_migrations (version, name) VALUES ({version}, '{}')",
             name.replace('\'', "")
@@ -111,6 +278,18 @@ pub async fn apply(sql: &Sql) -> Result<Vec<u32>, ClickHouseError> {
         newly.push(*version);
     }
     Ok(newly)
+}
+
+/// Whether table `name` exists in the database.
+async fn table_exists(sql: &Sql, name: &str) -> Result<bool, ClickHouseError> {
+    let text = sql
+        .query_text(&format!(
+            "SELECT count() FROM system.tables WHERE database = '{}' AND name = '{}'",
+            sql.database(),
+            name.replace('\'', "")
+        ))
+        .await?;
+    Ok(text.trim() != "0")
 }
 
 /// The versions recorded as applied.
@@ -124,10 +303,28 @@ pub async fn applied_versions(sql: &Sql) -> Result<Vec<u32>, ClickHouseError> {
 /// Fails when a migration this binary knows is missing (the loader refuses to start on an old schema).
 pub async fn check(sql: &Sql) -> Result<(), ClickHouseError> {
     let applied = applied_versions(sql).await?;
-    let missing: Vec<u32> = MIGRATIONS.iter().map(|m| m.0).filter(|v| !applied.contains(v)).collect();
+    let missing: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
     if missing.is_empty() {
         Ok(())
     } else {
         Err(ClickHouseError::Config(format!("migrations {missing:?} are not applied; run `shopstream migrate`")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn merge_statements_quote_keys_and_name_the_database() {
+        let sql = super::merge_products("shop", &[("books", "it's {db}"), ("b\\x", "2")]);
+        assert!(sql.starts_with("INSERT INTO shop.products SELECT"), "{sql}");
+        assert!(sql.contains("FROM shop.product_observations FINAL"), "{sql}");
+        assert!(sql.contains(r"('books', 'it\'s {db}')"), "{sql}");
+        assert!(sql.contains(r"('b\\x', '2')"), "{sql}");
+    }
+
+    #[test]
+    fn versions_are_unique_and_increasing() {
+        let versions: Vec<u32> = super::MIGRATIONS.iter().map(|m| m.version).collect();
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
     }
 }

@@ -15,18 +15,25 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::LoadConfig;
 use super::migrations;
-use super::rows::{FetchRow, PriceRow, ProductRow, RankRow};
+use super::rows::{FetchRow, Merged, PriceRow, ProductRow, RankRow};
 use super::service::{classify, client, ClickHouseError, Sql};
 
 const STAGE: &str = "load";
 
 /// A row type the loader can insert.
 trait LoadRow:
-    clickhouse::Row + Serialize + Send + Sync + Clone + 'static + for<'b> clickhouse::RowWrite<Value<'b> = Self>
+    clickhouse::Row + Serialize + Send + Sync + Clone + Merged + 'static + for<'b> clickhouse::RowWrite<Value<'b> = Self>
 {
 }
 impl<R> LoadRow for R where
-    R: clickhouse::Row + Serialize + Send + Sync + Clone + 'static + for<'b> clickhouse::RowWrite<Value<'b> = R>
+    R: clickhouse::Row
+        + Serialize
+        + Send
+        + Sync
+        + Clone
+        + Merged
+        + 'static
+        + for<'b> clickhouse::RowWrite<Value<'b> = R>
 {
 }
 
@@ -57,6 +64,7 @@ impl<R> Batch<R> {
 struct Loader<'a> {
     cfg: &'a LoadConfig,
     ch: Client,
+    sql: Sql,
     producer: Producer,
     codec: Codec,
     topics: &'a Topics,
@@ -207,6 +215,21 @@ impl Loader<'_> {
             };
             self.dead_letter(&batch.origins[*i], failure).await?;
         }
+        // Product facts: rewrite the merged `products` rows of the products just stored.
+        let rejected_rows: std::collections::BTreeSet<usize> = rejected.iter().map(|(i, _)| *i).collect();
+        let keys: std::collections::BTreeSet<(&str, &str)> = batch
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !rejected_rows.contains(i))
+            .filter_map(|(_, r)| r.merged_key())
+            .collect();
+        if !keys.is_empty() {
+            let keys: Vec<(&str, &str)> = keys.into_iter().collect();
+            for chunk in keys.chunks(migrations::MERGE_CHUNK) {
+                self.execute_with_retries(&migrations::merge_products(self.sql.database(), chunk)).await?;
+            }
+        }
         let loaded = (batch.rows.len() - rejected.len()) as u64;
         self.metrics.add("records_out", &[("stage", STAGE), ("table", batch.table)], loaded);
         tracing::debug!(table = batch.table, rows = loaded, rejected = rejected.len(), "Loaded a batch.");
@@ -217,6 +240,28 @@ impl Loader<'_> {
         batch.origins.clear();
         batch.started = None;
         Ok(())
+    }
+
+    /// Run a statement, retrying transient failures like an insert (partitions paused meanwhile).
+    async fn execute_with_retries(&self, statement: &str) -> Result<(), ClickHouseError> {
+        let mut backoff = Backoff::between(self.cfg.retry_backoff, self.cfg.retry_max_backoff);
+        loop {
+            match self.sql.execute(statement).await {
+                Ok(()) => {
+                    self.set_paused(false);
+                    return Ok(());
+                }
+                Err(ClickHouseError::Retriable(msg) | ClickHouseError::Unknown(msg)) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %msg, "Rewriting merged rows failed; retrying.");
+                    self.metrics.set_health("clickhouse", Health::Degraded, format!("retrying a merge: {msg}"));
+                    if !self.wait_out(delay).await {
+                        return Err(ClickHouseError::Retriable(format!("shut down while retrying: {msg}")));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Dead-letter one record, retrying the broker until it acknowledges (or shutdown).
@@ -286,6 +331,7 @@ pub async fn run(
     let loader = Loader {
         cfg: &cfg,
         ch: client(&cfg.url, &cfg.database)?,
+        sql: sql.clone(),
         producer: Producer::new(&endpoints.kafka_brokers)?,
         codec: Codec::new(&endpoints.schema_registry_url),
         topics,
@@ -296,7 +342,8 @@ pub async fn run(
         paused: Default::default(),
     };
     metrics.set_health("clickhouse", Health::Healthy, "");
-    let mut products: Batch<ProductRow> = Batch::new("products");
+    // Product facts are kept whole in product_observations; `products` is rewritten from them.
+    let mut products: Batch<ProductRow> = Batch::new("product_observations");
     let mut prices: Batch<PriceRow> = Batch::new("price_observations");
     let mut ranks: Batch<RankRow> = Batch::new("rank_observations");
     let mut fetches: Batch<FetchRow> = Batch::new("fetch_log");
