@@ -602,3 +602,61 @@ fn raw_topics_keep_everything_and_a_raw_topic_that_expires_records_is_refused() 
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("raw topic {raw} has retention.ms=604800000")), "{err}");
 }
+
+#[test]
+fn a_record_whose_schema_the_registry_does_not_know_yet_waits_for_it() {
+    let (base, _sandbox) = start_sandbox(0);
+    let mut env = TestEnv::new("lateschema", &books_source("books", ""));
+    let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
+    // A registry of its own with nothing in it: the first schema registered gets id 1.
+    let port = free_port();
+    let registry_url = format!("http://127.0.0.1:{port}");
+    let mut registry =
+        env.cmd(&["registry", "--listen", &format!("127.0.0.1:{port}"), "--topic", &format!("_schemas_{}", env.id)]);
+    registry.env("SHOPSTREAM_SCHEMA_REGISTRY_URL", &registry_url);
+    env.spawn(registry);
+    eventually("the registry", Duration::from_secs(60), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    env.registry = registry_url.clone();
+    env.run_ok(&["topics"]);
+
+    // A raw page written with schema id 1 before that id exists in this registry (as when a record
+    // comes from a registry instance still ahead of this one).
+    let url = format!("{base}/catalogue/a-light-in-the-attic_1000/index.html");
+    let page = raw_page(&url, common::reqwest::blocking_get_text(&url).into_bytes(), "identity", 0);
+    let framed = |id: u32, page: &RawPage| {
+        let schema = <RawPage as shopstream_schemas::Contract>::schema().expect("schema");
+        let writer = apache_avro::writer::datum::GenericDatumWriter::builder(&schema).build().expect("writer");
+        let mut bytes = vec![0u8];
+        bytes.extend_from_slice(&id.to_be_bytes());
+        bytes.extend(writer.write_ser_to_vec(page).expect("datum"));
+        bytes
+    };
+    produce(&env, &topics.raw_pages, vec![framed(1, &page)]);
+    let mut t = env.cmd(&["transform"]);
+    t.env("SHOPSTREAM_UNKNOWN_SCHEMA_WAIT_SECS", "120");
+    let t = env.spawn(t);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !env.child_log(t).contains("is not (yet) in the registry") {
+        assert!(std::time::Instant::now() < deadline, "the transformer did not wait:\n{}", env.child_log(t));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Now the schema is registered (id 1): the record is decoded, not dead-lettered.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let registered = rt.block_on(Codec::new(&registry_url).encode(&topics.raw_pages, &page)).expect("register");
+    assert_eq!(&registered[..5], &[0, 0, 0, 0, 1], "the first schema of this registry is id 1");
+    wait_stage_idle(&env, "transform", 120).unwrap_or_else(|e| panic!("{e}\n{}", env.child_log(t)));
+    env.stop(t);
+    assert_eq!(size(&env, &topics.dlq_transform), 0, "{}", env.child_log(t));
+    assert_eq!(size(&env, &topics.products), 1);
+
+    // An id that never comes is dead-lettered once the wait is over, with the reason.
+    produce(&env, &topics.raw_pages, vec![framed(999, &page)]);
+    let mut t2 = env.cmd(&["transform"]);
+    t2.env("SHOPSTREAM_UNKNOWN_SCHEMA_WAIT_SECS", "2");
+    let t2 = env.spawn(t2);
+    wait_stage_idle(&env, "transform", 120).unwrap_or_else(|e| panic!("{e}\n{}", env.child_log(t2)));
+    env.stop(t2);
+    let letters = dead_letters(&env, &topics.dlq_transform);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(letters[0].reason.contains("schema id 999 is unknown to the registry"), "{}", letters[0].reason);
+}

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use schema_registry_converter::async_impl::avro::{AvroDecoder, AvroEncoder};
 use schema_registry_converter::async_impl::schema_registry::SrSettings;
@@ -18,6 +19,11 @@ use crate::error::{Error, Result};
 pub struct Codec {
     encoder: Arc<AvroEncoder>,
     decoder: Arc<AvroDecoder>,
+    /// Schema ids the registry answered "not found" for, since when.
+    unknown: Arc<Mutex<HashMap<u32, Instant>>>,
+    /// How long records with an unknown schema id are retried before they are dead-lettered
+    /// (`SHOPSTREAM_UNKNOWN_SCHEMA_WAIT_SECS`, default 60).
+    unknown_schema_wait: Duration,
 }
 
 impl std::fmt::Debug for Codec {
@@ -37,9 +43,16 @@ fn registry_error(e: SRCError) -> Error {
     }
 }
 
+/// The registry answered 404 (Confluent error codes 40401–40403: subject, version or schema not found).
+fn is_not_found(e: &SRCError) -> bool {
+    let text = e.to_string();
+    text.contains("status 404") || text.contains("error_code: 4040")
+}
+
+/// The registry refused the credentials (HTTP 401 or 403; not Confluent's 40403, "schema not found").
 fn is_unauthorized(e: &SRCError) -> bool {
     let text = e.to_string();
-    text.contains("401") || text.contains("403") || text.contains("Unauthorized")
+    text.contains("status 401") || text.contains("status 403") || text.contains("Unauthorized")
 }
 
 impl Codec {
@@ -51,10 +64,7 @@ impl Codec {
         Codec::try_new(schema_registry_url).unwrap_or_else(|e| {
             tracing::error!(error = %e, "The schema registry credentials are unusable; going without them.");
             let settings = SrSettings::new(schema_registry_url.trim_end_matches('/').to_string());
-            Codec {
-                encoder: Arc::new(AvroEncoder::new(settings.clone())),
-                decoder: Arc::new(AvroDecoder::new(settings)),
-            }
+            Codec::with_settings(settings)
         })
     }
 
@@ -67,10 +77,21 @@ impl Codec {
                 .build()
                 .map_err(|e| Error::Config(format!("schema registry client: {}", e.error)))?,
         };
-        Ok(Codec {
+        Ok(Codec::with_settings(settings))
+    }
+
+    fn with_settings(settings: SrSettings) -> Codec {
+        let wait = std::env::var("SHOPSTREAM_UNKNOWN_SCHEMA_WAIT_SECS").ok().and_then(|v| v.parse::<u64>().ok());
+        Codec {
             encoder: Arc::new(AvroEncoder::new(settings.clone())),
             decoder: Arc::new(AvroDecoder::new(settings)),
-        })
+            unknown: Arc::default(),
+            unknown_schema_wait: Duration::from_secs(wait.unwrap_or(60)),
+        }
+    }
+
+    fn lock_unknown(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Instant>> {
+        self.unknown.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Encode `item` for `topic`, registering its schema under `<topic>-value` if needed.
@@ -94,12 +115,31 @@ impl Codec {
         if bytes.len() < 5 || bytes[0] != 0 {
             return Err(Error::Decode("not in the Confluent wire format (no magic byte 0 and schema id)".into()));
         }
+        let id = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
         let decoded = match self.decoder.decode(Some(bytes)).await {
-            Ok(d) => d,
+            Ok(d) => {
+                self.lock_unknown().remove(&id);
+                d
+            }
             Err(e) => {
+                // Failures are never left in the converter's cache: a schema the registry does not know
+                // now (a second registry still catching up on `_schemas`, a schema registered late, a
+                // deleted one restored) is asked for again by the next record instead of failing every
+                // record with that id for the life of the process.
+                self.decoder.remove_errors_from_cache();
                 if e.retriable || is_unauthorized(&e) {
-                    self.decoder.remove_errors_from_cache();
                     return Err(Error::Registry(e.to_string()));
+                }
+                if is_not_found(&e) {
+                    // Waited out for a while (the record is retried, its offset stays), then a verdict.
+                    let first = *self.lock_unknown().entry(id).or_insert_with(Instant::now);
+                    if first.elapsed() < self.unknown_schema_wait {
+                        return Err(Error::Registry(format!("schema id {id} is not (yet) in the registry: {e}")));
+                    }
+                    return Err(Error::Decode(format!(
+                        "schema id {id} is unknown to the registry (for {} s): {e}",
+                        first.elapsed().as_secs()
+                    )));
                 }
                 return Err(Error::Decode(e.to_string()));
             }

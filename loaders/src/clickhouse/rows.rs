@@ -241,6 +241,24 @@ impl TryFrom<FetchObserved> for FetchRow {
     }
 }
 
+/// Rows whose facts feed a merged table: after a batch of them is stored, the loader rewrites the merged
+/// rows of their keys (product facts → `products`).
+pub trait Merged {
+    /// (source, product_id) of a product fact.
+    fn merged_key(&self) -> Option<(&str, &str)> {
+        None
+    }
+}
+
+impl Merged for ProductRow {
+    fn merged_key(&self) -> Option<(&str, &str)> {
+        Some((&self.source, &self.product_id))
+    }
+}
+impl Merged for PriceRow {}
+impl Merged for RankRow {}
+impl Merged for FetchRow {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,21 +295,3 @@ mod tests {
         assert!(RankRow::try_from(e).is_ok(), "a size may be 0");
     }
 }
-
-/// Rows whose facts feed a merged table: after a batch of them is stored, the loader rewrites the merged
-/// rows of their keys (product facts → `products`).
-pub trait Merged {
-    /// (source, product_id) of a product fact.
-    fn merged_key(&self) -> Option<(&str, &str)> {
-        None
-    }
-}
-
-impl Merged for ProductRow {
-    fn merged_key(&self) -> Option<(&str, &str)> {
-        Some((&self.source, &self.product_id))
-    }
-}
-impl Merged for PriceRow {}
-impl Merged for RankRow {}
-impl Merged for FetchRow {}
