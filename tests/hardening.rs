@@ -29,6 +29,19 @@ fn size(env: &TestEnv, topic: &str) -> i64 {
 }
 
 fn dead_letters(env: &TestEnv, topic: &str) -> Vec<DeadLetter> {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let codec = Codec::new(&env.registry);
+    rt.block_on(async {
+        let mut v = Vec::new();
+        for (_, value) in read_records(env, topic) {
+            v.push(codec.decode::<DeadLetter>(&value).await.expect("a dead letter"));
+        }
+        v
+    })
+}
+
+/// Every record of a topic: (key, value).
+fn read_records(env: &TestEnv, topic: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &env.brokers)
         .set("group.id", format!("reader_{}_{:08x}", env.id, rand::random::<u32>()))
@@ -38,22 +51,15 @@ fn dead_letters(env: &TestEnv, topic: &str) -> Vec<DeadLetter> {
         .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     let total = size(env, topic);
-    let mut raw = Vec::new();
+    let mut out = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while (raw.len() as i64) < total && std::time::Instant::now() < deadline {
+    while (out.len() as i64) < total && std::time::Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
-            raw.push(m.payload().unwrap_or_default().to_vec());
+            out.push((m.key().unwrap_or_default().to_vec(), m.payload().unwrap_or_default().to_vec()));
         }
     }
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let codec = Codec::new(&env.registry);
-    rt.block_on(async {
-        let mut v = Vec::new();
-        for bytes in raw {
-            v.push(codec.decode::<DeadLetter>(&bytes).await.expect("a dead letter"));
-        }
-        v
-    })
+    assert_eq!(out.len() as i64, total, "read all of {topic}");
+    out
 }
 
 fn wait_stage_idle(env: &TestEnv, stage: &str, timeout_secs: u32) -> Result<(), String> {
@@ -521,8 +527,9 @@ fn secrets_never_leave_the_process() {
     let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
     let schemas_topic = format!("_schemas_{}", env.id);
     for topic in topics.all().into_iter().chain([schemas_topic.as_str()]) {
-        for (i, record) in read_all_raw(&env, topic).into_iter().enumerate() {
-            haystack.push((format!("{topic} record {i}"), record));
+        for (i, (key, value)) in read_records(&env, topic).into_iter().enumerate() {
+            haystack.push((format!("{topic} record {i} key"), key));
+            haystack.push((format!("{topic} record {i}"), value));
         }
     }
     for table in env.query_text(&format!("SELECT name FROM system.tables WHERE database = '{db}'")).lines() {
@@ -538,30 +545,6 @@ fn secrets_never_leave_the_process() {
     }
     // Raw bodies are zstd: a secret could hide in them only if a fetched page held it; the pages are
     // the sandbox's, so the check above covers what the pipeline itself writes.
-}
-
-/// Every record of a topic, as bytes.
-fn read_all_raw(env: &TestEnv, topic: &str) -> Vec<Vec<u8>> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &env.brokers)
-        .set("group.id", format!("reader_{}_{:08x}", env.id, rand::random::<u32>()))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    let total = size(env, topic);
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while (out.len() as i64) < total && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
-            let mut bytes = m.key().unwrap_or_default().to_vec();
-            bytes.extend_from_slice(m.payload().unwrap_or_default());
-            out.push(bytes);
-        }
-    }
-    assert_eq!(out.len() as i64, total, "read all of {topic}");
-    out
 }
 
 #[test]
