@@ -8,6 +8,8 @@ use anyhow::Context;
 use serde::Deserialize;
 use shopstream_extractors::http::SourceFetch;
 use shopstream_parse::ParserConfig;
+use shopstream_producers::schedule::{Schedule, ScheduleConfig, What};
+use shopstream_producers::track::TrackConfig;
 use shopstream_transformers::stage::TransformSource;
 
 /// The built-in configuration, used when no `--config` is given.
@@ -19,6 +21,20 @@ pub const DEFAULT: &str = include_str!("../config/default.toml");
 pub struct PipelineConfig {
     /// Sources by name; a crawl request names its source.
     pub sources: BTreeMap<String, SourceConfig>,
+    /// Schedules by name (`shopstream schedule` fires them).
+    #[serde(default)]
+    pub schedules: BTreeMap<String, ScheduleConfig>,
+    /// Tracking tiers by name: which crawl lane a target of the tier uses.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, TierConfig>,
+}
+
+/// `[tiers.NAME]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    /// `high`, `normal` or `low`.
+    pub lane: String,
 }
 
 /// One source: how it is fetched and how it is parsed.
@@ -33,11 +49,88 @@ pub struct SourceConfig {
     /// Fetch rules.
     #[serde(default)]
     pub fetch: SourceFetch,
+    /// Start URLs a schedule with `enqueue = { seeds = "NAME" }` enqueues.
+    #[serde(default)]
+    pub seeds: Vec<String>,
+    /// How the source's tracking targets are crawled.
+    #[serde(default)]
+    pub track: Option<TrackConfig>,
 }
 
 impl PipelineConfig {
     pub fn parse(text: &str) -> anyhow::Result<PipelineConfig> {
-        Ok(toml::from_str(text)?)
+        let config: PipelineConfig = toml::from_str(text)?;
+        if let Err(problems) = config.validate() {
+            anyhow::bail!("{}", problems.join("; "));
+        }
+        Ok(config)
+    }
+
+    /// Every problem of the file as a whole (references between sections).
+    fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        for (name, tier) in &self.tiers {
+            if !matches!(tier.lane.as_str(), "high" | "normal" | "low") {
+                problems.push(format!("tiers.{name}.lane = {:?}: high, normal or low", tier.lane));
+            }
+        }
+        for (name, source) in &self.sources {
+            if let Some(t) = &source.track {
+                if let Err(e) = t.validate() {
+                    problems.push(format!("sources.{name}.track: {e}"));
+                }
+            }
+            for seed in &source.seeds {
+                if url::Url::parse(seed).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+                    problems.push(format!("sources.{name}.seeds: {seed:?} is not an http(s) URL"));
+                }
+            }
+        }
+        for (name, c) in &self.schedules {
+            match Schedule::new(name, c) {
+                Err(e) => problems.push(format!("schedules.{name}: {e}")),
+                Ok(s) => match self.sources.get(s.what.source()) {
+                    None => problems.push(format!("schedules.{name}: no source named {:?}", s.what.source())),
+                    Some(src) => match &s.what {
+                        What::Seeds(_) if src.seeds.is_empty() => {
+                            problems.push(format!("schedules.{name}: source {:?} has no seeds", s.what.source()))
+                        }
+                        _ => {}
+                    },
+                },
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The schedules, validated.
+    pub fn schedules(&self) -> anyhow::Result<Vec<Schedule>> {
+        self.schedules
+            .iter()
+            .map(|(name, c)| Schedule::new(name, c).map_err(|e| anyhow::anyhow!("schedules.{name}: {e}")))
+            .collect()
+    }
+
+    /// Tier → lane.
+    pub fn tier_lanes(&self) -> BTreeMap<String, String> {
+        self.tiers.iter().map(|(k, v)| (k.clone(), v.lane.clone())).collect()
+    }
+
+    /// The track rules of `source`, or the defaults.
+    pub fn track_rules(&self, source: &str) -> TrackConfig {
+        self.sources.get(source).and_then(|s| s.track.clone()).unwrap_or_else(|| {
+            toml::from_str("").unwrap_or(TrackConfig {
+                search_url: None,
+                page_size: 40,
+                pages: 5,
+                timezone: "UTC".into(),
+                api: false,
+            })
+        })
     }
 
     /// The file at `path`, or the built-in default.

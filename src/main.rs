@@ -4,6 +4,8 @@
 mod config;
 mod replay;
 mod report;
+mod schedule;
+mod track;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -133,6 +135,11 @@ enum Command {
     Parse(ParseArgs),
     /// Normalize values (prices) the way the transform stage does.
     Normalize(NormalizeArgs),
+    /// Run the scheduler (one active instance per group, the others stand by), or: `schedule next`,
+    /// `schedule list`.
+    Schedule(schedule::ScheduleArgs),
+    /// Tracked rank targets: add, list, pause, resume, remove, run; sessions offline.
+    Track(track::TrackArgs),
 }
 
 #[derive(Args)]
@@ -434,6 +441,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Normalize(a) => match a.what {
             NormalizeWhat::Price(p) => normalize_price(p)?,
         },
+        Command::Schedule(a) => {
+            let (metrics, shutdown) = (Metrics::new(), shutdown_on_signals());
+            start_metrics(&g, &metrics, &shutdown);
+            schedule::run(&g, a, metrics, shutdown).await?;
+        }
+        Command::Track(a) => track::run(&g, a).await?,
     }
     Ok(())
 }

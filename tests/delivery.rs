@@ -125,6 +125,7 @@ fn poison_records_are_dead_lettered_with_their_reason_and_counts_reconcile() {
             body_size: 24,
             body_sha256: String::new(),
             body: b"<html><p>hello</p></html>".to_vec(),
+            attributes: Default::default(),
         };
         let good_avro = codec.encode(&topics.raw_pages, &not_a_book).await.expect("encode");
         for payload in [b"definitely not avro".to_vec(), good_avro] {

@@ -93,6 +93,7 @@ fn raw_page(url: &str, body: Vec<u8>, encoding: &str, body_size: i64) -> RawPage
         body_size,
         body_sha256: String::new(),
         body,
+        attributes: Default::default(),
     }
 }
 

@@ -312,10 +312,20 @@ const RAW_RETENTION: [(&str, &str); 2] = [("retention.ms", "-1"), ("retention.by
 /// created by hand or by an older version may not): `Err` names the topic and the fix.
 pub async fn ensure_pipeline_topics(brokers: &str, topics: &crate::Topics, partitions: i32) -> Result<()> {
     let raw = topics.raw_topics();
+    let compacted = topics.compacted_topics();
     let specs: Vec<(&str, Vec<(&str, &str)>)> = topics
         .all()
         .into_iter()
-        .map(|t| (t, if raw.contains(&t) { RAW_RETENTION.to_vec() } else { Vec::new() }))
+        .map(|t| {
+            let configs = if raw.contains(&t) {
+                RAW_RETENTION.to_vec()
+            } else if compacted.contains(&t) {
+                vec![("cleanup.policy", "compact")]
+            } else {
+                Vec::new()
+            };
+            (t, configs)
+        })
         .collect();
     create_topics(brokers, &specs, partitions).await?;
     check_retention(brokers, &raw).await
@@ -449,4 +459,114 @@ pub fn topic_size(brokers: &str, topic: &str) -> Result<i64> {
         }
     }
     Ok(total)
+}
+
+/// A record read by [`read_to_end`]: key and value (a tombstone has no value).
+pub type KeyedRecord = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Every record of `topic` from the start of each partition up to its end at the time of the call, in
+/// partition order (blocking; for small state topics: tracking targets, schedule fires).
+pub fn read_to_end(brokers: &str, topic: &str) -> Result<Vec<KeyedRecord>> {
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = client_config(brokers)?
+        .set("group.id", "shopstream-read-to-end")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "100")
+        .create()?;
+    let timeout = Duration::from_secs(10);
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let mut tpl = TopicPartitionList::new();
+    let mut ends: HashMap<i32, i64> = HashMap::new();
+    for t in md.topics() {
+        if let Some(e) = t.error() {
+            return Err(Error::Other(format!("cannot read topic {topic}: {e:?}")));
+        }
+        for p in t.partitions() {
+            let (low, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
+            if high > low {
+                ends.insert(p.id(), high);
+                tpl.add_partition_offset(topic, p.id(), Offset::Offset(low))?;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if ends.is_empty() {
+        return Ok(out);
+    }
+    consumer.assign(&tpl)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !ends.is_empty() {
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Other(format!("reading {topic} to its end took over 60 s")));
+        }
+        let Some(msg) = consumer.poll(Duration::from_millis(500)) else { continue };
+        let msg = msg?;
+        let partition = msg.partition();
+        out.push((msg.key().map(<[u8]>::to_vec), msg.payload().map(<[u8]>::to_vec)));
+        if ends.get(&partition).is_some_and(|end| msg.offset() + 1 >= *end) {
+            ends.remove(&partition);
+        }
+    }
+    Ok(out)
+}
+
+/// Leadership by consumer group: the member of `group` that owns partition 0 of a one-partition
+/// topic holds the lease. A member that dies loses it when its session times out, and the group gives
+/// the partition to a standby. Polled on its own thread, so the membership stays alive whatever the
+/// holder does.
+pub struct Lease {
+    held: Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Lease {
+    /// Join `group` on `topic` (which must exist with one partition). `session_timeout_ms` bounds how
+    /// long a dead holder keeps the lease.
+    pub fn join(brokers: &str, group: &str, topic: &str, session_timeout_ms: u64) -> Result<Lease> {
+        let consumer: BaseConsumer = client_config(brokers)?
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("session.timeout.ms", session_timeout_ms.to_string())
+            .set("heartbeat.interval.ms", (session_timeout_ms / 6).max(100).to_string())
+            .set("fetch.wait.max.ms", "1000")
+            .set("partition.assignment.strategy", "range")
+            .create()?;
+        consumer.subscribe(&[topic])?;
+        let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, s) = (held.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("lease".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    // The lease topic carries no records: polling only keeps the membership alive and
+                    // runs rebalances.
+                    if let Some(Err(e)) = consumer.poll(Duration::from_millis(250)) {
+                        tracing::debug!(error = %e, "Lease poll.");
+                    }
+                    let owns = consumer.assignment().map(|a| a.count() > 0).unwrap_or(false);
+                    if owns != h.swap(owns, Ordering::SeqCst) {
+                        tracing::info!(held = owns, "The lease changed hands.");
+                    }
+                }
+                h.store(false, Ordering::SeqCst);
+                consumer.unsubscribe();
+            })
+            .map_err(|e| Error::Other(format!("cannot start the lease thread: {e}")))?;
+        Ok(Lease { held, stop, thread: Some(thread) })
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.held.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -26,6 +26,14 @@ pub struct Topics {
     pub prices: String,
     pub ranks: String,
     pub fetches: String,
+    /// Pages of tracked targets' rank crawls (TargetRankObserved).
+    pub targets: String,
+    /// Tracking targets, compacted: the latest record per target is its state.
+    pub tracking: String,
+    /// Runs: schedule fires.
+    pub runs: String,
+    /// One partition; its owner in the scheduler's group is the one active scheduler.
+    pub schedule_lease: String,
     pub dlq_extract: String,
     pub dlq_transform: String,
     pub dlq_load: String,
@@ -51,6 +59,10 @@ impl Topics {
             prices: t("events.prices"),
             ranks: t("events.ranks"),
             fetches: t("events.fetches"),
+            targets: t("events.targets"),
+            tracking: t("tracking.targets"),
+            runs: t("events.runs"),
+            schedule_lease: t("schedule.lease"),
             dlq_extract: t("dlq.extract"),
             dlq_transform: t("dlq.transform"),
             dlq_load: t("dlq.load"),
@@ -75,8 +87,14 @@ impl Topics {
         [&self.raw_pages, &self.raw_api]
     }
 
-    pub fn event_topics(&self) -> [&str; 4] {
-        [&self.products, &self.prices, &self.ranks, &self.fetches]
+    /// What the loader consumes.
+    pub fn event_topics(&self) -> [&str; 7] {
+        [&self.products, &self.prices, &self.ranks, &self.fetches, &self.targets, &self.tracking, &self.runs]
+    }
+
+    /// Topics whose records are states keyed by id (the latest per key counts): compacted.
+    pub fn compacted_topics(&self) -> [&str; 1] {
+        [&self.tracking]
     }
 
     /// Every topic, for creation.

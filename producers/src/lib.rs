@@ -1,6 +1,9 @@
 //! Producers: write crawl requests (seeds, URL lists) into `crawl.requests.{high,normal,low}` with the
 //! same semantics as the live path: key = host, idempotent producer, done on acknowledgement.
 
+pub mod schedule;
+pub mod track;
+
 use shopstream_core::kafka::Producer;
 use shopstream_core::{now_ms, Codec, Endpoints, Topics};
 use shopstream_schemas::CrawlRequest;
@@ -54,6 +57,7 @@ impl CrawlPlan {
                     priority: self.priority.clone(),
                     requested_at: now_ms(),
                     referrer: None,
+                    attributes: Default::default(),
                 };
                 Ok((topic.to_string(), host, req))
             })

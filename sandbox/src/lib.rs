@@ -6,7 +6,8 @@
 //! - Serves: the shop at `/` (`/` and `/index.html` are the home page, `/catalogue/...` the listing and book pages)
 //!   and, with `copies = N`, the same files under `/shop1/` … `/shopN/` (the pages' links are relative, so every
 //!   copy is a self-contained site). Unknown paths, including the snapshot's dead category links, get a 404.
-//!   `/robots.txt` allows everything unless [`Faults::robots_disallow`] says otherwise.
+//!   `/robots.txt` allows everything unless [`Faults::robots_disallow`] says otherwise. `/v1/search/shop.json` is a
+//!   keyword search API shaped like Naver Shopping's whose rankings change per simulated day ([`search`]).
 //! - Faults ([`Faults`]): fixed latency; a seeded, reproducible fraction of requests answered 503 or 429 with
 //!   `Retry-After`, or with a truncated or oversized body; a strong `ETag` on every page with `If-None-Match` → 304.
 //! - Guarantees: the same config, seed and request order give the same responses; [`Stats`] counts what was served
@@ -14,6 +15,7 @@
 
 mod config;
 mod error;
+pub mod search;
 mod server;
 mod snapshot;
 

@@ -1,5 +1,5 @@
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +34,8 @@ struct Shared {
     /// Number of fault draws so far: the n-th draw depends only on the seed and n.
     draws: AtomicU64,
     stats: Arc<Stats>,
+    /// The simulated day of the search API.
+    search_day: AtomicU32,
 }
 
 /// Counters of what the sandbox answered, live; read them with [`Stats::snapshot`].
@@ -120,6 +122,7 @@ impl Sandbox {
                 robots,
                 draws: AtomicU64::new(0),
                 stats: Arc::new(Stats::default()),
+                search_day: AtomicU32::new(0),
             }),
         })
     }
@@ -285,6 +288,18 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
         bump(&stats.robots);
         return (StatusCode::OK, with_content_type("text/plain; charset=utf-8"), shared.robots.clone()).into_response();
     }
+    if path == "/_sandbox/day" {
+        // Control of the search API's simulated day: ?set=N.
+        let set = uri.query().and_then(|q| q.strip_prefix("set=")).map(|n| n.parse::<u32>());
+        return match set {
+            Some(Ok(day)) => {
+                shared.search_day.store(day, Ordering::SeqCst);
+                (StatusCode::OK, format!("{day}\n")).into_response()
+            }
+            Some(Err(_)) => (StatusCode::BAD_REQUEST, "set=N needs a whole number\n").into_response(),
+            None => (StatusCode::OK, format!("{}\n", shared.search_day.load(Ordering::SeqCst))).into_response(),
+        };
+    }
     if faults.robots_disallow.iter().any(|prefix| path.starts_with(prefix.as_str())) {
         bump(&stats.disallowed);
     }
@@ -302,6 +317,21 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
         let body = format!("<!DOCTYPE html>\n<html><body><h1>{status}</h1></body></html>\n");
         tracing::debug!(path, %status, "The sandbox injected an error response.");
         return (status, headers, body).into_response();
+    }
+    if path == "/v1/search/shop.json" {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let query = uri.path_and_query().map(|p| p.as_str()).unwrap_or(path);
+        let day = shared.search_day.load(Ordering::SeqCst);
+        return match crate::search::answer(query, day, &format!("http://{host}/")) {
+            Ok(body) => {
+                bump(&stats.ok);
+                (StatusCode::OK, with_content_type("application/json; charset=utf-8"), body).into_response()
+            }
+            Err(e) => {
+                let body = serde_json::json!({"errorMessage": e, "errorCode": "SE01"}).to_string();
+                (StatusCode::BAD_REQUEST, with_content_type("application/json; charset=utf-8"), body).into_response()
+            }
+        };
     }
     let inner = match route {
         Route::Redirect(location) => {
@@ -417,6 +447,7 @@ mod tests {
             robots: robots_txt(&[]),
             draws: AtomicU64::new(0),
             stats: Arc::default(),
+            search_day: AtomicU32::new(0),
         }
     }
 

@@ -4,6 +4,8 @@
 //! serialize to exactly those records (a unit test checks every type against its schema). Stages
 //! encode and decode these types in the Confluent wire format through a Schema Registry.
 
+use std::collections::BTreeMap;
+
 use apache_avro::Schema;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +43,9 @@ pub struct CrawlRequest {
     pub priority: String,
     pub requested_at: i64,
     pub referrer: Option<String>,
+    /// What the request is for (a tracked target's run, …); copied to the raw record.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 contract!(CrawlRequest, "crawl_request.avsc", "io.shopstream.v1.CrawlRequest");
 
@@ -66,6 +71,9 @@ pub struct RawPage {
     pub body_sha256: String,
     #[serde(with = "apache_avro::serde::bytes")]
     pub body: Vec<u8>,
+    /// The crawl request's attributes.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 contract!(RawPage, "raw_page.avsc", "io.shopstream.v1.RawPage");
 
@@ -152,6 +160,64 @@ pub struct RankObserved {
 }
 contract!(RankObserved, "rank_observed.avsc", "io.shopstream.v1.RankObserved");
 
+/// One page of a tracked target's rank crawl.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetRankObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub target_id: String,
+    pub run_id: String,
+    pub observed_at: i64,
+    pub run_day: String,
+    pub page: i32,
+    pub pages: i32,
+    pub position: Option<i32>,
+    pub product_id: Option<String>,
+    pub list_id: String,
+}
+contract!(TargetRankObserved, "target_rank_observed.avsc", "io.shopstream.v1.TargetRankObserved");
+
+/// A tracked rank target's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackingTarget {
+    pub target_id: String,
+    pub source: String,
+    pub keyword: Option<String>,
+    pub list_url: Option<String>,
+    pub product: String,
+    pub tier: String,
+    pub status: String,
+    pub timezone: String,
+    pub pages: Option<i32>,
+    pub updated_at: i64,
+}
+contract!(TrackingTarget, "tracking_target.avsc", "io.shopstream.v1.TrackingTarget");
+
+/// A run's life (a schedule fire).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub run_id: String,
+    pub kind: String,
+    pub schedule: Option<String>,
+    pub source: String,
+    pub what: String,
+    pub scheduled_at: i64,
+    pub at: i64,
+    pub requests: i64,
+    pub targets: i64,
+    #[serde(default)]
+    pub group: i32,
+    #[serde(default = "one")]
+    pub groups: i32,
+    #[serde(default)]
+    pub catch_up: bool,
+    pub scheduler: String,
+}
+fn one() -> i32 {
+    1
+}
+contract!(RunEvent, "run_event.avsc", "io.shopstream.v1.RunEvent");
+
 /// A record a stage could not process, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -221,6 +287,7 @@ mod tests {
             priority: "normal".into(),
             requested_at: 1,
             referrer: Some("http://y/".into()),
+            attributes: BTreeMap::from([("target_id".into(), "t1".into())]),
         });
         round_trip(RawPage {
             fetch_id: "f".into(),
@@ -240,6 +307,47 @@ mod tests {
             body_size: 3,
             body_sha256: "00".into(),
             body: vec![0, 1, 255],
+            attributes: BTreeMap::new(),
+        });
+        round_trip(TargetRankObserved {
+            event_id: "e".into(),
+            provenance: provenance(),
+            target_id: "t".into(),
+            run_id: "r".into(),
+            observed_at: 1_700_000_000_000,
+            run_day: "2023-11-15".into(),
+            page: 2,
+            pages: 5,
+            position: Some(47),
+            product_id: Some("p".into()),
+            list_id: "naver-shopping:x".into(),
+        });
+        round_trip(TrackingTarget {
+            target_id: "t".into(),
+            source: "naver".into(),
+            keyword: Some("반팔".into()),
+            list_url: None,
+            product: "8812".into(),
+            tier: "normal".into(),
+            status: "active".into(),
+            timezone: "Asia/Seoul".into(),
+            pages: Some(5),
+            updated_at: 1,
+        });
+        round_trip(RunEvent {
+            run_id: "r".into(),
+            kind: "fired".into(),
+            schedule: Some("daily".into()),
+            source: "naver".into(),
+            what: "targets".into(),
+            scheduled_at: 1,
+            at: 2,
+            requests: 10,
+            targets: 2,
+            group: 1,
+            groups: 3,
+            catch_up: false,
+            scheduler: "host-1".into(),
         });
         round_trip(FetchObserved {
             fetch_id: "f".into(),
@@ -326,11 +434,14 @@ mod tests {
                 "price_observed" => check_example::<PriceObserved>(json),
                 "rank_observed" => check_example::<RankObserved>(json),
                 "dead_letter" => check_example::<DeadLetter>(json),
+                "target_rank_observed" => check_example::<TargetRankObserved>(json),
+                "tracking_target" => check_example::<TrackingTarget>(json),
+                "run_event" => check_example::<RunEvent>(json),
                 other => panic!("example {other} has no contract"),
             }
             seen += 1;
         }
-        assert_eq!(seen, 7, "one example per schema");
+        assert_eq!(seen, 10, "one example per schema");
     }
 
     fn check_example<T: Contract + PartialEq + std::fmt::Debug>(json: serde_json::Value) {

@@ -323,6 +323,8 @@ async fn discovered(
             priority: req.priority.clone(),
             requested_at: now_ms(),
             referrer: Some(req.url.clone()),
+            // A link is a request of its own: the page's purpose (a tracked run's page) is not inherited.
+            attributes: Default::default(),
         };
         let key = link.host_str().unwrap_or_default().as_bytes().to_vec();
         out.push(ctx.encode(&topic, key, &next).await?);
@@ -351,5 +353,6 @@ fn raw_page(req: &CrawlRequest, fetch_id: &str, fetched_at: i64, r: &fetch::Resp
         body_size: r.body.len() as i64,
         body_sha256: sha256_hex(&r.body),
         body: compressed,
+        attributes: req.attributes.clone(),
     })
 }

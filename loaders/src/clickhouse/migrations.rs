@@ -235,6 +235,87 @@ pub const MIGRATIONS: &[Migration] = &[
         "products_merged view",
         concat!("CREATE VIEW IF NOT EXISTS {db}.products_merged AS ", merged_products_select!("1")),
     ),
+    // Issue 7, tracked rank targets. One row per page of a target's run (position 0: not on the page);
+    // a run's observation is the best position over its pages, or "not found" once every page up to the
+    // target's depth was seen. Keyed by the run's scheduled time, so a run delivered twice is one run.
+    m(
+        16,
+        "target_pages",
+        "CREATE TABLE IF NOT EXISTS {db}.target_pages (
+            target_id String, run_id String, observed_at DateTime, run_day Date,
+            page UInt32, pages UInt32, position UInt32, product_id String, list_id String,
+            source String, url String, fetch_id String, fetched_at DateTime, event_id String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (target_id, observed_at, run_id, page)",
+    ),
+    m(
+        17,
+        "tracking_targets",
+        "CREATE TABLE IF NOT EXISTS {db}.tracking_targets (
+            target_id String, source String, keyword Nullable(String), list_url Nullable(String),
+            product String, tier String, status String, timezone String, pages Nullable(Int32),
+            updated_at DateTime, version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY target_id",
+    ),
+    m(
+        18,
+        "run_events",
+        "CREATE TABLE IF NOT EXISTS {db}.run_events (
+            run_id String, kind String, schedule Nullable(String), source String, what String,
+            scheduled_at DateTime, at DateTime, requests Int64, targets Int64,
+            stagger_group Int32, stagger_groups Int32, catch_up UInt8, scheduler String, version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (run_id, kind, stagger_group)",
+    ),
+    m(
+        19,
+        "target_observations view",
+        "CREATE VIEW IF NOT EXISTS {db}.target_observations AS
+            SELECT target_id, observed_at, any(run_day) AS run_day,
+                   minIf(position, position > 0) AS position_or_zero,
+                   uniqExact(page) AS pages_seen, max(pages) AS pages,
+                   any(source) AS source, any(list_id) AS list_id
+            FROM {db}.target_pages FINAL
+            GROUP BY target_id, observed_at
+            HAVING position_or_zero > 0 OR pages_seen >= pages",
+    ),
+    // Sessions (회차) without window functions (18.16 has none): each target's observations as one array
+    // in time order; exposures before each are a running sum; the previous exposed position is found by
+    // index. `change` = previous exposed position - this one (positive: the product rose).
+    m(
+        20,
+        "rank_history view",
+        "CREATE VIEW IF NOT EXISTS {db}.rank_history AS
+            SELECT target_id, o.1 AS observed_at, o.2 AS run_day, nullIf(o.3, 0) AS position,
+                   toUInt8(o.3 > 0) AS exposed,
+                   1 + intDiv(b, 25) AS session,
+                   b % 25 + toUInt8(o.3 > 0) AS exposures_in_session,
+                   if(o.3 > 0 AND pp > 0, toInt64(pp) - toInt64(o.3), NULL) AS change
+            FROM (
+                SELECT target_id,
+                       arraySort(x -> x.1, groupArray((observed_at, run_day, position_or_zero))) AS obs,
+                       arrayMap(x -> x.3, obs) AS ps,
+                       arrayMap((c, p) -> c - toUInt64(p > 0), arrayCumSum(arrayMap(p -> toUInt64(p > 0), ps)), ps)
+                           AS before,
+                       arrayMap(i -> ps[arrayReduce('max', arrayFilter((j, p) -> j < i AND p > 0, arrayEnumerate(ps), ps))],
+                                arrayEnumerate(ps)) AS prev
+                FROM {db}.target_observations
+                GROUP BY target_id
+            )
+            ARRAY JOIN obs AS o, before AS b, prev AS pp",
+    ),
+    m(
+        21,
+        "rank_sessions view",
+        "CREATE VIEW IF NOT EXISTS {db}.rank_sessions AS
+            SELECT target_id, session, min(run_day) AS first_day, max(run_day) AS last_day,
+                   sum(exposed) AS exposures, count() AS observations,
+                   nullIf(minIf(p, exposed = 1), 0) AS best_position,
+                   nullIf(maxIf(p, exposed = 1), 0) AS worst_position,
+                   if(sum(exposed) = 0, NULL, avgIf(p, exposed = 1)) AS average_position
+            FROM (SELECT target_id, session, run_day, exposed, ifNull(position, 0) AS p FROM {db}.rank_history)
+            GROUP BY target_id, session",
+    ),
 ];
 
 /// The table recording which migrations were applied.

@@ -6,7 +6,10 @@
 use clickhouse::Row;
 use serde::Serialize;
 use shopstream_core::Error;
-use shopstream_schemas::{FetchObserved, PriceObserved, ProductObserved, Provenance, RankObserved};
+use shopstream_schemas::{
+    FetchObserved, PriceObserved, ProductObserved, Provenance, RankObserved, RunEvent, TargetRankObserved,
+    TrackingTarget,
+};
 
 fn bad(field: &str, value: i64, expected: &str) -> Error {
     Error::Decode(format!("{field} = {value} is out of range ({expected})"))
@@ -241,6 +244,151 @@ impl TryFrom<FetchObserved> for FetchRow {
     }
 }
 
+/// A `YYYY-MM-DD` day → a ClickHouse `Date` (days since 1970-01-01).
+fn day(field: &str, text: &str) -> Result<u16, Error> {
+    let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| Error::Decode(format!("{field} = {text:?} is not a YYYY-MM-DD day: {e}")))?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    u16::try_from((d - epoch).num_days())
+        .map_err(|_| Error::Decode(format!("{field} = {text:?} is out of range (1970-2149)")))
+}
+
+/// One page of a tracked target's rank run. `position` 0: the product is not on this page.
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct TargetPageRow {
+    pub target_id: String,
+    pub run_id: String,
+    pub observed_at: u32,
+    pub run_day: u16,
+    pub page: u32,
+    pub pages: u32,
+    pub position: u32,
+    pub product_id: String,
+    pub list_id: String,
+    pub source: String,
+    pub url: String,
+    pub fetch_id: String,
+    pub fetched_at: u32,
+    pub event_id: String,
+    pub raw_topic: String,
+    pub raw_partition: i32,
+    pub raw_offset: i64,
+    pub parser: String,
+    pub parser_version: String,
+    pub version: u64,
+}
+
+impl TryFrom<TargetRankObserved> for TargetPageRow {
+    type Error = Error;
+
+    fn try_from(e: TargetRankObserved) -> Result<Self, Error> {
+        let p = e.provenance;
+        Ok(TargetPageRow {
+            target_id: e.target_id,
+            run_id: e.run_id,
+            observed_at: secs("observed_at", e.observed_at)?,
+            run_day: day("run_day", &e.run_day)?,
+            page: count("page", i64::from(e.page), 1)?,
+            pages: count("pages", i64::from(e.pages), 1)?,
+            position: match e.position {
+                Some(p) => count("position", i64::from(p), 1)?,
+                None => 0,
+            },
+            product_id: e.product_id.unwrap_or_default(),
+            list_id: e.list_id,
+            source: p.source,
+            url: p.url,
+            fetch_id: p.fetch_id,
+            fetched_at: secs("fetched_at", p.fetched_at)?,
+            event_id: e.event_id,
+            raw_topic: p.raw_topic,
+            raw_partition: p.raw_partition,
+            raw_offset: p.raw_offset,
+            parser: p.parser,
+            parser_version: p.parser_version,
+            version: version(p.fetched_at)?,
+        })
+    }
+}
+
+/// A tracking target's state.
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct TargetRow {
+    pub target_id: String,
+    pub source: String,
+    pub keyword: Option<String>,
+    pub list_url: Option<String>,
+    pub product: String,
+    pub tier: String,
+    pub status: String,
+    pub timezone: String,
+    pub pages: Option<i32>,
+    pub updated_at: u32,
+    pub version: u64,
+}
+
+impl TryFrom<TrackingTarget> for TargetRow {
+    type Error = Error;
+
+    fn try_from(e: TrackingTarget) -> Result<Self, Error> {
+        Ok(TargetRow {
+            updated_at: secs("updated_at", e.updated_at)?,
+            version: u64::try_from(e.updated_at).map_err(|_| bad("updated_at", e.updated_at, "epoch milliseconds"))?,
+            target_id: e.target_id,
+            source: e.source,
+            keyword: e.keyword,
+            list_url: e.list_url,
+            product: e.product,
+            tier: e.tier,
+            status: e.status,
+            timezone: e.timezone,
+            pages: e.pages,
+        })
+    }
+}
+
+/// A run event (a schedule fire).
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct RunEventRow {
+    pub run_id: String,
+    pub kind: String,
+    pub schedule: Option<String>,
+    pub source: String,
+    pub what: String,
+    pub scheduled_at: u32,
+    pub at: u32,
+    pub requests: i64,
+    pub targets: i64,
+    pub stagger_group: i32,
+    pub stagger_groups: i32,
+    pub catch_up: u8,
+    pub scheduler: String,
+    pub version: u64,
+}
+
+impl TryFrom<RunEvent> for RunEventRow {
+    type Error = Error;
+
+    fn try_from(e: RunEvent) -> Result<Self, Error> {
+        Ok(RunEventRow {
+            scheduled_at: secs("scheduled_at", e.scheduled_at)?,
+            at: secs("at", e.at)?,
+            version: u64::try_from(e.at).map_err(|_| bad("at", e.at, "epoch milliseconds"))?,
+            run_id: e.run_id,
+            kind: e.kind,
+            schedule: e.schedule,
+            source: e.source,
+            what: e.what,
+            requests: e.requests,
+            targets: e.targets,
+            stagger_group: e.group,
+            stagger_groups: e.groups,
+            catch_up: u8::from(e.catch_up),
+            scheduler: e.scheduler,
+        })
+    }
+}
+
 /// Rows whose facts feed a merged table: after a batch of them is stored, the loader rewrites the merged
 /// rows of their keys (product facts → `products`).
 pub trait Merged {
@@ -258,6 +406,9 @@ impl Merged for ProductRow {
 impl Merged for PriceRow {}
 impl Merged for RankRow {}
 impl Merged for FetchRow {}
+impl Merged for TargetPageRow {}
+impl Merged for TargetRow {}
+impl Merged for RunEventRow {}
 
 #[cfg(test)]
 mod tests {
@@ -293,5 +444,19 @@ mod tests {
         let mut e = rank();
         e.page_size = 0;
         assert!(RankRow::try_from(e).is_ok(), "a size may be 0");
+    }
+
+    #[test]
+    fn a_target_page_row_keeps_not_found_as_zero_and_the_day_as_a_date() {
+        let e: TargetRankObserved =
+            serde_json::from_str(include_str!("../../../schemas/examples/target_rank_observed.json")).expect("example");
+        let row = TargetPageRow::try_from(e.clone()).expect("row");
+        assert_eq!((row.position, row.page, row.pages), (47, 2, 5));
+        // 2026-12-02 is day 20,789 since 1970-01-01.
+        assert_eq!(row.run_day, 20_789);
+        let row = TargetPageRow::try_from(TargetRankObserved { position: None, ..e.clone() }).expect("row");
+        assert_eq!(row.position, 0);
+        assert!(TargetPageRow::try_from(TargetRankObserved { run_day: "02.12.2026".into(), ..e.clone() }).is_err());
+        assert!(TargetPageRow::try_from(TargetRankObserved { position: Some(0), ..e }).is_err());
     }
 }

@@ -10,12 +10,14 @@ use shopstream_core::metrics::{Health, Metrics};
 use shopstream_core::retry::Backoff;
 use shopstream_core::worker::{self, DeadLetters};
 use shopstream_core::{Codec, Endpoints, ErrorClass, Topics};
-use shopstream_schemas::{FetchObserved, PriceObserved, ProductObserved, RankObserved};
+use shopstream_schemas::{
+    FetchObserved, PriceObserved, ProductObserved, RankObserved, RunEvent, TargetRankObserved, TrackingTarget,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::config::LoadConfig;
 use super::migrations;
-use super::rows::{FetchRow, Merged, PriceRow, ProductRow, RankRow};
+use super::rows::{FetchRow, Merged, PriceRow, ProductRow, RankRow, RunEventRow, TargetPageRow, TargetRow};
 use super::service::{classify, client, ClickHouseError, Sql};
 
 const STAGE: &str = "load";
@@ -58,6 +60,46 @@ impl<R> Batch<R> {
 
     fn due(&self, cfg: &LoadConfig) -> bool {
         self.rows.len() >= cfg.batch_rows || self.started.is_some_and(|s| s.elapsed() >= cfg.batch_max_age)
+    }
+}
+
+/// The pending batch of every table.
+struct Batches {
+    products: Batch<ProductRow>,
+    prices: Batch<PriceRow>,
+    ranks: Batch<RankRow>,
+    fetches: Batch<FetchRow>,
+    targets: Batch<TargetPageRow>,
+    tracking: Batch<TargetRow>,
+    runs: Batch<RunEventRow>,
+}
+
+impl Batches {
+    fn new() -> Batches {
+        Batches {
+            // Product facts are kept whole in product_observations; `products` is rewritten from them.
+            products: Batch::new("product_observations"),
+            prices: Batch::new("price_observations"),
+            ranks: Batch::new("rank_observations"),
+            fetches: Batch::new("fetch_log"),
+            targets: Batch::new("target_pages"),
+            tracking: Batch::new("tracking_targets"),
+            runs: Batch::new("run_events"),
+        }
+    }
+
+    /// Flush the batches that are due (all of them with `all`).
+    async fn flush(&mut self, loader: &Loader<'_>, all: bool) -> Result<(), ClickHouseError> {
+        let cfg = loader.cfg;
+        macro_rules! flush {
+            ($($b:ident),*) => {$(
+                if all || self.$b.due(cfg) {
+                    loader.flush(&mut self.$b).await?;
+                }
+            )*};
+        }
+        flush!(products, prices, ranks, fetches, targets, tracking, runs);
+        Ok(())
     }
 }
 
@@ -342,11 +384,7 @@ pub async fn run(
         paused: Default::default(),
     };
     metrics.set_health("clickhouse", Health::Healthy, "");
-    // Product facts are kept whole in product_observations; `products` is rewritten from them.
-    let mut products: Batch<ProductRow> = Batch::new("product_observations");
-    let mut prices: Batch<PriceRow> = Batch::new("price_observations");
-    let mut ranks: Batch<RankRow> = Batch::new("rank_observations");
-    let mut fetches: Batch<FetchRow> = Batch::new("fetch_log");
+    let mut batches = Batches::new();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tracing::info!(group = %cfg.group, database = %cfg.database, "The loader is running.");
 
@@ -377,7 +415,7 @@ pub async fn run(
                 metrics.add("records_in", &[("stage", STAGE), ("topic", &origin.topic)], 1);
                 // Registry outages are waited out inside; Ok(false): shutdown came first, and the
                 // record's offset stays for the next run.
-                match decode_into(&loader, &origin, &mut products, &mut prices, &mut ranks, &mut fetches).await {
+                match decode_into(&loader, &origin, &mut batches).await {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(e) => {
@@ -389,24 +427,10 @@ pub async fn run(
                     }
                 }
             }
-            if products.due(&cfg) {
-                loader.flush(&mut products).await?;
-            }
-            if prices.due(&cfg) {
-                loader.flush(&mut prices).await?;
-            }
-            if ranks.due(&cfg) {
-                loader.flush(&mut ranks).await?;
-            }
-            if fetches.due(&cfg) {
-                loader.flush(&mut fetches).await?;
-            }
+            batches.flush(&loader, false).await?;
         }
         // Drain: load what was consumed, then commit.
-        loader.flush(&mut products).await?;
-        loader.flush(&mut prices).await?;
-        loader.flush(&mut ranks).await?;
-        loader.flush(&mut fetches).await?;
+        batches.flush(&loader, true).await?;
         Ok(())
     }
     .await;
@@ -420,31 +444,31 @@ pub async fn run(
     result
 }
 
-async fn decode_into(
-    loader: &Loader<'_>,
-    origin: &Origin,
-    products: &mut Batch<ProductRow>,
-    prices: &mut Batch<PriceRow>,
-    ranks: &mut Batch<RankRow>,
-    fetches: &mut Batch<FetchRow>,
-) -> shopstream_core::Result<bool> {
+async fn decode_into(loader: &Loader<'_>, origin: &Origin, b: &mut Batches) -> shopstream_core::Result<bool> {
     let t = loader.topics;
     let bytes = &origin.payload;
     let sd = loader.shutdown;
-    if origin.topic == t.products {
-        let Some(e) = worker::decode_until::<ProductObserved>(&loader.codec, bytes, sd).await? else {
-            return Ok(false);
-        };
-        products.push(e.try_into()?, origin.clone());
-    } else if origin.topic == t.prices {
-        let Some(e) = worker::decode_until::<PriceObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
-        prices.push(e.try_into()?, origin.clone());
-    } else if origin.topic == t.ranks {
-        let Some(e) = worker::decode_until::<RankObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
-        ranks.push(e.try_into()?, origin.clone());
-    } else if origin.topic == t.fetches {
-        let Some(e) = worker::decode_until::<FetchObserved>(&loader.codec, bytes, sd).await? else { return Ok(false) };
-        fetches.push(e.try_into()?, origin.clone());
+    macro_rules! load {
+        ($ty:ty, $batch:expr) => {{
+            let Some(e) = worker::decode_until::<$ty>(&loader.codec, bytes, sd).await? else { return Ok(false) };
+            $batch.push(e.try_into()?, origin.clone());
+        }};
+    }
+    let topic = origin.topic.as_str();
+    if topic == t.products {
+        load!(ProductObserved, b.products);
+    } else if topic == t.prices {
+        load!(PriceObserved, b.prices);
+    } else if topic == t.ranks {
+        load!(RankObserved, b.ranks);
+    } else if topic == t.fetches {
+        load!(FetchObserved, b.fetches);
+    } else if topic == t.targets {
+        load!(TargetRankObserved, b.targets);
+    } else if topic == t.tracking {
+        load!(TrackingTarget, b.tracking);
+    } else if topic == t.runs {
+        load!(RunEvent, b.runs);
     } else {
         return Err(shopstream_core::Error::Config(format!("no table for topic {}", origin.topic)));
     }

@@ -1,8 +1,10 @@
 //! Facts to events: provenance, deterministic ids and keys.
 
+use shopstream_core::attributes as attr;
 use shopstream_core::ids::stable_id;
+use shopstream_parse::RankFact;
 use shopstream_parse::{Parsed, ParserConfig};
-use shopstream_schemas::{PriceObserved, ProductObserved, Provenance, RankObserved, RawPage};
+use shopstream_schemas::{PriceObserved, ProductObserved, Provenance, RankObserved, RawPage, TargetRankObserved};
 
 /// The events of one raw record.
 #[derive(Debug, Default, PartialEq)]
@@ -10,11 +12,13 @@ pub struct Events {
     pub products: Vec<ProductObserved>,
     pub prices: Vec<PriceObserved>,
     pub ranks: Vec<RankObserved>,
+    /// Where each tracked target stood on this page (a page of a rank run).
+    pub targets: Vec<TargetRankObserved>,
 }
 
 impl Events {
     pub fn len(&self) -> usize {
-        self.products.len() + self.prices.len() + self.ranks.len()
+        self.products.len() + self.prices.len() + self.ranks.len() + self.targets.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -36,7 +40,9 @@ fn to_i64(v: Option<u64>) -> Option<i64> {
 
 /// Wrap parsed facts in events. Ids depend only on the fetch, the parser version and the fact's
 /// identity, so the same raw record parsed by the same parser version always gives the same events.
-pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: Parsed) -> Events {
+///
+/// `Err` when the record is a page of a tracked run whose attributes are not usable.
+pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: Parsed) -> Result<Events, String> {
     let provenance = Provenance {
         fetch_id: raw.fetch_id.clone(),
         crawl_id: raw.crawl_id.clone(),
@@ -51,6 +57,9 @@ pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: 
     };
     let id = |kind: &str, a: &str, b: &str| stable_id(&[&raw.fetch_id, parser.name(), parser.version(), kind, a, b]);
     let mut ev = Events::default();
+    if raw.attributes.contains_key(attr::TARGETS) {
+        ev.targets = target_pages(raw, &provenance, &parsed.ranks, &id)?;
+    }
     for p in parsed.products {
         if let Some(price) = &p.price {
             ev.prices.push(PriceObserved {
@@ -95,7 +104,82 @@ pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: 
             page_size: i32::try_from(r.page_size).unwrap_or(i32::MAX),
         });
     }
-    ev
+    Ok(ev)
+}
+
+/// One tracked target as a page's `targets` attribute names it.
+#[derive(serde::Deserialize)]
+struct PageTarget {
+    id: String,
+    product: String,
+    #[serde(default = "utc")]
+    timezone: String,
+    pages: Option<i32>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+/// A page of a rank run, for every target looking at it: the target's best position on it, or none.
+fn target_pages(
+    raw: &RawPage,
+    provenance: &Provenance,
+    ranks: &[RankFact],
+    id: &dyn Fn(&str, &str, &str) -> String,
+) -> Result<Vec<TargetRankObserved>, String> {
+    let a = &raw.attributes;
+    let get =
+        |name: &str| a.get(name).map(String::as_str).ok_or_else(|| format!("the tracked page has no {name} attribute"));
+    let int = |name: &str| -> Result<i32, String> {
+        let v = get(name)?;
+        v.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("attribute {name} = {v:?} is not a count"))
+    };
+    let targets: Vec<PageTarget> = serde_json::from_str(get(attr::TARGETS)?)
+        .map_err(|e| format!("attribute {} is not a JSON array of targets: {e}", attr::TARGETS))?;
+    let (page, run_pages) = (int(attr::TARGET_PAGE)?, int(attr::TARGET_PAGES)?);
+    let run_at = match a.get(attr::RUN_AT) {
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("attribute {} = {v:?} is not epoch milliseconds", attr::RUN_AT))?,
+        None => raw.fetched_at,
+    };
+    let at =
+        chrono::DateTime::from_timestamp_millis(run_at).ok_or_else(|| format!("run_at {run_at} is out of range"))?;
+    let mut out = Vec::with_capacity(targets.len());
+    for t in targets {
+        let tz: chrono_tz::Tz =
+            t.timezone.parse().map_err(|_| format!("target {}: unknown time zone {:?}", t.id, t.timezone))?;
+        let pages = t.pages.unwrap_or(run_pages);
+        if pages < 1 {
+            return Err(format!("target {}: pages = {pages} is not a count", t.id));
+        }
+        let product = t.product.as_str();
+        let matches = |r: &&RankFact| match product.strip_prefix("url:") {
+            Some(text) => r.product_url.contains(text),
+            None => r.product_id == product,
+        };
+        let best = ranks.iter().filter(matches).min_by_key(|r| r.position);
+        out.push(TargetRankObserved {
+            event_id: id("target", &t.id, &page.to_string()),
+            provenance: provenance.clone(),
+            list_id: ranks.first().map(|r| r.list_id.clone()).unwrap_or_else(|| raw.url.clone()),
+            run_id: raw.crawl_id.clone(),
+            observed_at: run_at,
+            run_day: at.with_timezone(&tz).format("%Y-%m-%d").to_string(),
+            page,
+            pages,
+            position: best.map(|r| i32::try_from(r.position).unwrap_or(i32::MAX)),
+            product_id: best.map(|r| r.product_id.clone()),
+            target_id: t.id,
+        });
+    }
+    Ok(out)
 }
 
 /// Key of product and price events.
@@ -153,6 +237,7 @@ mod tests {
             body_size: body.len() as i64,
             body_sha256: String::new(),
             body: zstd::bulk::compress(body, 3).expect("compress"),
+            attributes: Default::default(),
         }
     }
 
@@ -166,13 +251,59 @@ mod tests {
         let at = RawPosition { topic: "raw.pages", partition: 0, offset: 5 };
         let cfg = ParserConfig::BooksToscrape;
         let ctx = PageContext { url: &r.final_url, content_type: None, default_currency: None };
-        let a = build(&r, at, &cfg, shopstream_parse::parse(&cfg, &body, &ctx).expect("parse"));
-        let b = build(&r, at, &cfg, shopstream_parse::parse(&cfg, &body, &ctx).expect("parse"));
+        let a = build(&r, at, &cfg, shopstream_parse::parse(&cfg, &body, &ctx).expect("parse")).expect("events");
+        let b = build(&r, at, &cfg, shopstream_parse::parse(&cfg, &body, &ctx).expect("parse")).expect("events");
         assert_eq!(a, b);
         assert_eq!(a.ranks.len(), 2);
         assert_ne!(a.ranks[0].event_id, a.ranks[1].event_id);
         assert_eq!(a.ranks[1].position, 22);
         assert_eq!(a.ranks[0].provenance.raw_offset, 5);
+        assert!(a.targets.is_empty());
+    }
+
+    #[test]
+    fn a_tracked_page_says_where_the_product_stood_or_that_it_was_not_there() {
+        let html = br#"<form class="form-horizontal"><strong>1000</strong> results - showing <strong>21</strong> to <strong>22</strong>.</form>
+<article class="product_pod"><h3><a href="a_1/index.html">A</a></h3></article><article class="product_pod"><h3><a href="b_2/index.html">B</a></h3></article>
+<ul class="pager"><li class="current">Page 2 of 50</li></ul>"#;
+        let mut r = raw(html);
+        let targets = |product: &str| {
+            format!(
+                r#"[{{"id":"t-1","product":"{product}","timezone":"Asia/Seoul","pages":5}},{{"id":"t-2","product":"a_1","pages":2}}]"#
+            )
+        };
+        r.attributes = [
+            (attr::TARGETS, targets("b_2").as_str()),
+            (attr::TARGET_PAGE, "2"),
+            (attr::TARGET_PAGES, "5"),
+            // 2026-12-01T16:00:00Z, 01:00 on Dec 2 in Seoul.
+            (attr::RUN_AT, "1796140800000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let body = body(&r, 1 << 20).expect("body");
+        let at = RawPosition { topic: "raw.pages", partition: 0, offset: 5 };
+        let cfg = ParserConfig::BooksToscrape;
+        let ctx = PageContext { url: &r.final_url, content_type: None, default_currency: None };
+        let parse = || shopstream_parse::parse(&cfg, &body, &ctx).expect("parse");
+        let evs = build(&r, at, &cfg, parse()).expect("events");
+        let t = &evs.targets[0];
+        assert_eq!((t.position, t.product_id.as_deref(), t.page, t.pages), (Some(22), Some("b_2"), 2, 5));
+        assert_eq!((t.run_day.as_str(), t.observed_at, t.run_id.as_str()), ("2026-12-02", 1_796_140_800_000, "c1"));
+        // The second target shares the page, with its own depth and day (UTC).
+        let t2 = &evs.targets[1];
+        assert_eq!(
+            (t2.target_id.as_str(), t2.position, t2.pages, t2.run_day.as_str()),
+            ("t-2", Some(21), 2, "2026-12-01")
+        );
+        r.attributes.insert(attr::TARGETS.into(), targets("url:a_1/"));
+        assert_eq!(build(&r, at, &cfg, parse()).expect("events").targets[0].position, Some(21));
+        r.attributes.insert(attr::TARGETS.into(), targets("zzz"));
+        let missing = build(&r, at, &cfg, parse()).expect("events").targets[0].clone();
+        assert_eq!((missing.position, missing.product_id), (None, None));
+        r.attributes.insert(attr::TARGET_PAGE.into(), "two".into());
+        assert!(build(&r, at, &cfg, parse()).expect_err("bad attribute").contains("target_page"));
     }
 
     #[test]

@@ -124,7 +124,10 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
         }
     };
     let at = RawPosition { topic: &origin.topic, partition: origin.partition, offset: origin.offset };
-    let evs = events::build(&raw, at, &source.parser, parsed);
+    let evs = match events::build(&raw, at, &source.parser, parsed) {
+        Ok(e) => e,
+        Err(e) => return Outcome::Failed(failure(ErrorClass::BadData, e, Some(&raw.source), Some(parser_name))),
+    };
     let mut out = Vec::with_capacity(evs.len());
     let t = &ctx.topics;
     let encode_err = |e: shopstream_core::Error| {
@@ -153,6 +156,9 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
     }
     for e in &evs.ranks {
         out.push((t.ranks.clone(), list_key(&raw.source, &e.list_id), encode!(&t.ranks, e)));
+    }
+    for e in &evs.targets {
+        out.push((t.targets.clone(), e.target_id.clone().into_bytes(), encode!(&t.targets, e)));
     }
     match worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await {
         Ok(()) => {}
