@@ -217,7 +217,8 @@ pub fn plan(s: &Schedule, fired: &Fired, since: DateTime<Utc>, now: DateTime<Utc
         if fire > now {
             break;
         }
-        if fire + grace < now {
+        // Missed: its first group was due well before now (a jitter longer than the grace is not a miss).
+        if s.due(fire, 0) + grace < now {
             missed = Some(fire);
             continue;
         }
@@ -324,6 +325,12 @@ mod tests {
         let due = s.due(fire, 0);
         assert!(due >= fire && due < fire + chrono::Duration::minutes(2));
         assert_eq!(due, Schedule::new("orders", &c).expect("valid").due(fire, 0));
+        // A fire waits for its jitter, and is not taken for missed when the jitter outlasts the grace.
+        let since = at("2026-12-01T00:00:00Z");
+        let before = due - chrono::Duration::milliseconds(1);
+        assert!(plan(&s, &Fired::default(), since, before, Duration::from_millis(1)).iter().all(|u| u.fire != fire));
+        let units = plan(&s, &Fired::default(), since, due, Duration::from_millis(1));
+        assert!(units.iter().any(|u| u.fire == fire && !u.late), "{units:?}");
         c.enqueue.targets = Some("x".into());
         assert!(Schedule::new("orders", &c).is_err(), "two things to enqueue");
         c.enqueue.targets = None;
