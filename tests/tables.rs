@@ -135,3 +135,64 @@ fn the_migration_keeps_the_rows_loaded_before_it() {
     assert_eq!(env.count(&format!("SELECT count() FROM {db}.price_observations FINAL")), 1);
     let _ = &mut env;
 }
+
+#[test]
+fn price_changes_and_biggest_drops_follow_each_product_in_time() {
+    let mut env = TestEnv::new("price_changes", "[sources]\n");
+    let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
+    let db = env.database.clone();
+    env.run_ok(&["topics"]);
+    let price: PriceObserved = example(include_str!("../schemas/examples/price_observed.json"));
+    let now = shopstream_core::now_ms();
+    let hour = 3_600_000;
+    // Four crawls of one product: 10.00, 10.00, 8.00 (two days ago), 9.00 (an hour ago); a second
+    // product that drops 50 % an hour ago; one older than a week.
+    let at = |product: &str, crawl: &str, minor: i64, ago: i64| {
+        let mut p = price.clone();
+        p.event_id = format!("{product}-{crawl}");
+        p.product_id = product.into();
+        p.provenance.crawl_id = crawl.into();
+        p.provenance.fetched_at = now - ago;
+        p.price_minor = minor;
+        p
+    };
+    let events = [
+        at("a", "c1", 1000, 90 * hour),
+        at("a", "c2", 1000, 70 * hour),
+        at("a", "c3", 800, 48 * hour),
+        at("a", "c4", 900, hour),
+        at("b", "c1", 2000, 30 * hour),
+        at("b", "c2", 1000, hour),
+        at("c", "c1", 500, 300 * hour),
+        at("c", "c2", 100, 200 * hour),
+    ];
+    produce(&env, &topics.prices, &events);
+    load(&mut env);
+    let changes = env.query(&format!(
+        "SELECT product_id, old_minor, new_minor, percent FROM {db}.price_changes ORDER BY product_id, changed_at"
+    ));
+    let got: Vec<(String, i64, i64, f64)> = changes
+        .iter()
+        .map(|r| {
+            let f = |k: &str| common::as_i64(&r[k]);
+            (
+                r["product_id"].as_str().expect("id").to_string(),
+                f("old_minor"),
+                f("new_minor"),
+                r["percent"].as_f64().expect("pct"),
+            )
+        })
+        .collect();
+    let want = [("a", 1000, 800, -20.0), ("a", 800, 900, 12.5), ("b", 2000, 1000, -50.0), ("c", 500, 100, -80.0)];
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!((g.0.as_str(), g.1, g.2, g.3), w);
+    }
+    let drops = env.query(&format!("SELECT product_id, in_last_day FROM {db}.biggest_drops"));
+    let drops: Vec<(String, i64)> = drops
+        .iter()
+        .map(|r| (r["product_id"].as_str().expect("id").to_string(), common::as_i64(&r["in_last_day"])))
+        .collect();
+    // Largest drop first; the 80 % drop is older than a week.
+    assert_eq!(drops, [("b".to_string(), 1), ("a".to_string(), 0)]);
+}

@@ -316,6 +316,40 @@ pub const MIGRATIONS: &[Migration] = &[
             FROM (SELECT target_id, session, run_day, exposed, ifNull(position, 0) AS p FROM {db}.rank_history)
             GROUP BY target_id, session",
     ),
+    // Price analytics: each change of a product's price between consecutive crawls (arrays in time
+    // order, no window functions), and the drops of the last week (`in_last_day` for the last day).
+    m(
+        22,
+        "price_changes view",
+        "CREATE VIEW IF NOT EXISTS {db}.price_changes AS
+            SELECT source, product_id, currency,
+                   tupleElement(c, 1) AS changed_at, tupleElement(c, 2) AS previous_at,
+                   tupleElement(c, 3) AS old_minor, tupleElement(c, 4) AS new_minor,
+                   toInt64(tupleElement(c, 4)) - toInt64(tupleElement(c, 3)) AS change_minor,
+                   if(tupleElement(c, 3) = 0, NULL,
+                      round((tupleElement(c, 4) - tupleElement(c, 3)) * 100 / tupleElement(c, 3), 2)) AS percent
+            FROM (
+                SELECT source, product_id, currency,
+                       arraySort(x -> x.1, groupArray((observed_at, price_minor))) AS obs,
+                       arrayFilter(x -> tupleElement(x, 3) != tupleElement(x, 4),
+                           arrayMap(i -> (tupleElement(obs[i + 1], 1), tupleElement(obs[i], 1),
+                                          tupleElement(obs[i], 2), tupleElement(obs[i + 1], 2)),
+                                    arrayEnumerate(arrayPopBack(obs)))) AS changes
+                FROM {db}.price_observations FINAL
+                GROUP BY source, product_id, currency
+            )
+            ARRAY JOIN changes AS c",
+    ),
+    m(
+        23,
+        "biggest_drops view",
+        "CREATE VIEW IF NOT EXISTS {db}.biggest_drops AS
+            SELECT source, product_id, currency, changed_at, old_minor, new_minor, percent,
+                   toUInt8(changed_at >= now() - 86400) AS in_last_day
+            FROM {db}.price_changes
+            WHERE new_minor < old_minor AND changed_at >= now() - 604800
+            ORDER BY percent ASC, changed_at DESC",
+    ),
 ];
 
 /// The table recording which migrations were applied.
