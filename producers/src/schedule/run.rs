@@ -166,7 +166,16 @@ impl Ctx<'_> {
         let mut fired: BTreeMap<String, Fired> =
             self.cfg.schedules.iter().map(|s| (s.name.clone(), Fired::default())).collect();
         for payload in records {
-            let e: RunEvent = self.codec.decode(&payload).await?;
+            // A record that is not a run event cannot be a fire: it must not stop every future fire.
+            let e: RunEvent = match self.codec.decode(&payload).await {
+                Ok(e) => e,
+                Err(e) if e.is_retriable() => return Err(e.into()),
+                Err(e) => {
+                    self.metrics.add("scheduler_bad_run_records", &[], 1);
+                    tracing::warn!(error = %e, topic = %self.topics.runs, "A record in the runs topic is not a run event; it is ignored.");
+                    continue;
+                }
+            };
             let Some(name) = &e.schedule else { continue };
             if !matches!(e.kind.as_str(), "fired" | "skipped") {
                 continue;
