@@ -122,15 +122,7 @@ impl PipelineConfig {
 
     /// The track rules of `source`, or the defaults.
     pub fn track_rules(&self, source: &str) -> TrackConfig {
-        self.sources.get(source).and_then(|s| s.track.clone()).unwrap_or_else(|| {
-            toml::from_str("").unwrap_or(TrackConfig {
-                search_url: None,
-                page_size: 40,
-                pages: 5,
-                timezone: "UTC".into(),
-                api: false,
-            })
-        })
+        self.sources.get(source).and_then(|s| s.track.clone()).unwrap_or_default()
     }
 
     /// The file at `path`, or the built-in default.

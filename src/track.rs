@@ -265,13 +265,7 @@ async fn run_now(g: &Global, a: RunArgs) -> anyhow::Result<()> {
     let topics = g.topics();
     let producer = Producer::new(&g.brokers)?;
     let codec = Codec::new(&g.schema_registry_url);
-    let mut records = Vec::with_capacity(requests.len());
-    for r in &requests {
-        let topic = topics.crawl_for(&r.priority).unwrap_or(&topics.crawl_normal).to_string();
-        let host = url::Url::parse(&r.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-        records.push((topic.clone(), host.into_bytes(), codec.encode(&topic, r).await?));
-    }
-    producer.send_all(&records).await?;
+    shopstream_producers::send_requests(&producer, &codec, &topics, &requests).await?;
     let event = RunEvent {
         run_id: run_id.clone(),
         kind: "fired".into(),

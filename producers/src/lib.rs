@@ -67,12 +67,25 @@ impl CrawlPlan {
 
 /// Publish the plan; returns how many requests the broker acknowledged.
 pub async fn publish(plan: &CrawlPlan, endpoints: &Endpoints, topics: &Topics) -> Result<usize, ProduceError> {
-    let requests = plan.requests(topics)?;
+    let requests: Vec<CrawlRequest> = plan.requests(topics)?.into_iter().map(|(_, _, r)| r).collect();
     let producer = Producer::new(&endpoints.kafka_brokers)?;
     let codec = Codec::new(&endpoints.schema_registry_url);
+    Ok(send_requests(&producer, &codec, topics, &requests).await?)
+}
+
+/// Send crawl requests to their priority's topic (unknown priorities: normal), keyed by host, in
+/// acknowledged batches; returns how many were sent.
+pub async fn send_requests(
+    producer: &Producer,
+    codec: &Codec,
+    topics: &Topics,
+    requests: &[CrawlRequest],
+) -> Result<usize, shopstream_core::Error> {
     let mut records = Vec::with_capacity(requests.len());
-    for (topic, host, req) in &requests {
-        records.push((topic.clone(), host.clone().into_bytes(), codec.encode(topic, req).await?));
+    for r in requests {
+        let topic = topics.crawl_for(&r.priority).unwrap_or(&topics.crawl_normal).to_string();
+        let host = Url::parse(&r.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        records.push((topic.clone(), host.into_bytes(), codec.encode(&topic, r).await?));
     }
     for chunk in records.chunks(1000) {
         producer.send_all(chunk).await?;

@@ -18,7 +18,6 @@ use shopstream_core::metrics::{Health, Metrics};
 use shopstream_core::{now_ms, Codec, Endpoints, Topics};
 use shopstream_schemas::{CrawlRequest, RunEvent, TrackingTarget};
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
 use super::{plan, Fired, Schedule, Unit, What, GRACE};
 use crate::track::{self, TrackConfig};
@@ -234,7 +233,7 @@ impl Ctx<'_> {
         if !unit.skip {
             match (&s.what, targets) {
                 (What::Targets(source), Some(targets)) => {
-                    let rules = self.cfg.track.get(source).cloned().unwrap_or_else(default_track);
+                    let rules = self.cfg.track.get(source).cloned().unwrap_or_default();
                     // Stagger by query, so targets sharing a keyword share its fetches.
                     let chosen: Vec<&TrackingTarget> = targets
                         .iter()
@@ -273,15 +272,7 @@ impl Ctx<'_> {
                 (What::Targets(_), None) => {}
             }
         }
-        let mut records = Vec::with_capacity(requests.len());
-        for r in &requests {
-            let topic = self.topics.crawl_for(&r.priority).unwrap_or(&self.topics.crawl_normal).to_string();
-            let host = Url::parse(&r.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
-            records.push((topic.clone(), host.into_bytes(), self.codec.encode(&topic, r).await?));
-        }
-        for chunk in records.chunks(1000) {
-            self.producer.send_all(chunk).await?;
-        }
+        crate::send_requests(&self.producer, &self.codec, self.topics, &requests).await?;
         let event = RunEvent {
             run_id: run_id.clone(),
             kind: if unit.skip { "skipped".into() } else { "fired".into() },
@@ -307,10 +298,6 @@ impl Ctx<'_> {
         );
         Ok(())
     }
-}
-
-fn default_track() -> TrackConfig {
-    TrackConfig { search_url: None, page_size: 40, pages: 5, timezone: "UTC".into(), api: false }
 }
 
 /// The payloads of a topic up to its end (tombstones skipped).

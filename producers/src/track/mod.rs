@@ -49,6 +49,18 @@ fn default_timezone() -> String {
     "UTC".into()
 }
 
+impl Default for TrackConfig {
+    fn default() -> Self {
+        TrackConfig {
+            search_url: None,
+            page_size: default_page_size(),
+            pages: default_pages(),
+            timezone: default_timezone(),
+            api: false,
+        }
+    }
+}
+
 impl TrackConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.page_size == 0 || self.pages == 0 {
