@@ -25,10 +25,23 @@ pub enum Health {
     Critical,
 }
 
+/// Bucket upper bounds (seconds) of every histogram: 5 ms to 1 h, roughly ×2.5 apart.
+pub const BUCKETS: [f64; 16] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    /// Observations at or below each bound of [`BUCKETS`] (not cumulative; rendered cumulative).
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
 #[derive(Default)]
 struct Inner {
     counters: BTreeMap<(&'static str, Labels), u64>,
     gauges: BTreeMap<(&'static str, Labels), i64>,
+    histograms: BTreeMap<(&'static str, Labels), Histogram>,
     health: BTreeMap<&'static str, (Health, String)>,
 }
 
@@ -68,6 +81,30 @@ impl Metrics {
                 *n == name && labels.iter().all(|(k, v)| ls.iter().any(|(lk, lv)| lk == k && lv == v))
             })
             .map(|(_, v)| *v)
+            .sum()
+    }
+
+    /// Record one observation (seconds) in a histogram.
+    pub fn observe(&self, name: &'static str, labels: &[(&'static str, &str)], seconds: f64) {
+        let key = (name, labels.iter().map(|(k, v)| (*k, v.to_string())).collect());
+        let mut inner = self.lock();
+        let h = inner.histograms.entry(key).or_default();
+        if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
+            h.counts[i] += 1;
+        }
+        h.count += 1;
+        h.sum += seconds.max(0.0);
+    }
+
+    /// Observations of a histogram over the label sets that contain all of `labels`.
+    pub fn observed(&self, name: &'static str, labels: &[(&'static str, &str)]) -> u64 {
+        self.lock()
+            .histograms
+            .iter()
+            .filter(|((n, ls), _)| {
+                *n == name && labels.iter().all(|(k, v)| ls.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|(_, h)| h.count)
             .sum()
     }
 
@@ -120,6 +157,32 @@ impl Metrics {
             }
             out.push_str(&format!("shopstream_{name}{} {v}\n", fmt_labels(ls)));
         }
+        last = "";
+        for ((name, ls), h) in &inner.histograms {
+            if *name != last {
+                out.push_str(&format!("# TYPE shopstream_{name} histogram\n"));
+                last = name;
+            }
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                cumulative += n;
+                let mut with_le = ls.clone();
+                with_le.push(("le", bound.to_string()));
+                out.push_str(&format!("shopstream_{name}_bucket{} {cumulative}\n", fmt_labels(&with_le)));
+            }
+            let mut with_le = ls.clone();
+            with_le.push(("le", "+Inf".to_string()));
+            out.push_str(&format!("shopstream_{name}_bucket{} {}\n", fmt_labels(&with_le), h.count));
+            out.push_str(&format!("shopstream_{name}_sum{} {}\n", fmt_labels(ls), h.sum));
+            out.push_str(&format!("shopstream_{name}_count{} {}\n", fmt_labels(ls), h.count));
+        }
+        // Health as a number per component (0 healthy, 1 degraded, 2 critical), for alerts.
+        if !inner.health.is_empty() {
+            out.push_str("# TYPE shopstream_health gauge\n");
+            for (component, (h, _)) in &inner.health {
+                out.push_str(&format!("shopstream_health{{component=\"{component}\"}} {}\n", *h as u8));
+            }
+        }
         out
     }
 }
@@ -164,6 +227,23 @@ mod tests {
     }
 
     #[test]
+    fn histograms_render_cumulative_buckets() {
+        let m = Metrics::new();
+        m.observe("fetch_latency_seconds", &[("host", "a")], 0.02);
+        m.observe("fetch_latency_seconds", &[("host", "a")], 0.3);
+        m.observe("fetch_latency_seconds", &[("host", "a")], 7200.0);
+        assert_eq!(m.observed("fetch_latency_seconds", &[("host", "a")]), 3);
+        let text = m.render();
+        assert!(text.contains("# TYPE shopstream_fetch_latency_seconds histogram"), "{text}");
+        assert!(text.contains("shopstream_fetch_latency_seconds_bucket{host=\"a\",le=\"0.01\"} 0"), "{text}");
+        assert!(text.contains("shopstream_fetch_latency_seconds_bucket{host=\"a\",le=\"0.025\"} 1"), "{text}");
+        assert!(text.contains("shopstream_fetch_latency_seconds_bucket{host=\"a\",le=\"0.5\"} 2"), "{text}");
+        assert!(text.contains("shopstream_fetch_latency_seconds_bucket{host=\"a\",le=\"3600\"} 2"), "{text}");
+        assert!(text.contains("shopstream_fetch_latency_seconds_bucket{host=\"a\",le=\"+Inf\"} 3"), "{text}");
+        assert!(text.contains("shopstream_fetch_latency_seconds_count{host=\"a\"} 3"), "{text}");
+    }
+
+    #[test]
     fn health_is_the_worst_component() {
         let m = Metrics::new();
         m.set_health("kafka", Health::Healthy, "");
@@ -171,5 +251,8 @@ mod tests {
         let (h, reasons) = m.health();
         assert_eq!(h, Health::Degraded);
         assert_eq!(reasons, vec!["clickhouse: retrying an insert".to_string()]);
+        let text = m.render();
+        assert!(text.contains("shopstream_health{component=\"clickhouse\"} 1"), "{text}");
+        assert!(text.contains("shopstream_health{component=\"kafka\"} 0"), "{text}");
     }
 }

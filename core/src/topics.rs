@@ -34,6 +34,8 @@ pub struct Topics {
     pub runs: String,
     /// One partition; its owner in the scheduler's group is the one active scheduler.
     pub schedule_lease: String,
+    /// One partition; its owner among the loaders is the one run watcher.
+    pub runs_lease: String,
     pub dlq_extract: String,
     pub dlq_transform: String,
     pub dlq_load: String,
@@ -63,6 +65,7 @@ impl Topics {
             tracking: t("tracking.targets"),
             runs: t("events.runs"),
             schedule_lease: t("schedule.lease"),
+            runs_lease: t("runs.lease"),
             dlq_extract: t("dlq.extract"),
             dlq_transform: t("dlq.transform"),
             dlq_load: t("dlq.load"),
