@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use shopstream_extractors::http::SourceFetch;
 use shopstream_parse::ParserConfig;
-use shopstream_producers::schedule::{Schedule, ScheduleConfig, What};
+use shopstream_producers::schedule::{RetryPolicy, Schedule, ScheduleConfig, What};
 use shopstream_producers::track::TrackConfig;
 use shopstream_transformers::stage::TransformSource;
 
@@ -35,6 +35,13 @@ pub struct PipelineConfig {
 pub struct TierConfig {
     /// `high`, `normal` or `low`.
     pub lane: String,
+    /// Retries of a target's failed page before the target counts as failed in the run's summary
+    /// (default: the schedule's, 2).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Wait between a failure and its retry (default: the schedule's, "60s").
+    #[serde(default)]
+    pub retry_delay: Option<String>,
 }
 
 /// One source: how it is fetched and how it is parsed.
@@ -72,6 +79,9 @@ impl PipelineConfig {
         for (name, tier) in &self.tiers {
             if !matches!(tier.lane.as_str(), "high" | "normal" | "low") {
                 problems.push(format!("tiers.{name}.lane = {:?}: high, normal or low", tier.lane));
+            }
+            if let Err(e) = RetryPolicy::from_config(&format!("tiers.{name}"), tier.retries, tier.retry_delay.as_deref()) {
+                problems.push(e);
             }
         }
         for (name, source) in &self.sources {
@@ -118,6 +128,17 @@ impl PipelineConfig {
     /// Tier → lane.
     pub fn tier_lanes(&self) -> BTreeMap<String, String> {
         self.tiers.iter().map(|(k, v)| (k.clone(), v.lane.clone())).collect()
+    }
+
+    /// Tier → retry policy, for the tiers that set `retries` or `retry_delay`.
+    pub fn tier_retries(&self) -> BTreeMap<String, RetryPolicy> {
+        self.tiers
+            .iter()
+            .filter(|(_, t)| t.retries.is_some() || t.retry_delay.is_some())
+            .filter_map(|(k, t)| {
+                RetryPolicy::from_config(k, t.retries, t.retry_delay.as_deref()).ok().map(|p| (k.clone(), p))
+            })
+            .collect()
     }
 
     /// The track rules of `source`, or the defaults.

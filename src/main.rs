@@ -4,6 +4,7 @@
 mod config;
 mod replay;
 mod report;
+mod runs;
 mod schedule;
 mod track;
 
@@ -140,6 +141,8 @@ enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Tracked rank targets: add, list, pause, resume, remove, run; sessions offline.
     Track(track::TrackArgs),
+    /// Run summaries (status, totals, failures with their targets) and the runs still in flight.
+    Runs(runs::RunsArgs),
 }
 
 #[derive(Args)]
@@ -204,6 +207,19 @@ struct CrawlArgs {
     /// Print what would be published and publish nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Retries of a failed request before it counts as failed in the run's summary.
+    #[arg(long, default_value_t = 2)]
+    retries: u32,
+    /// Wait between a failure and its retry (e.g. 60s, 5m).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    retry_delay: Duration,
+    /// The run's summary is written when every request settled or after this long (e.g. 2h).
+    #[arg(long, default_value = "2h", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// Wait for the run's summary (written by a loader's run watcher), with a progress bar on a
+    /// terminal, and print it; exit 1 when the run failed or timed out.
+    #[arg(long)]
+    wait: bool,
 }
 
 #[derive(Args, Clone)]
@@ -437,6 +453,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::WaitIdle(a) => wait_idle(&g, a).await?,
         Command::Status => status(&g).await?,
         Command::Report => report::print(&g.clickhouse_url, &g.clickhouse_database).await?,
+        Command::Runs(a) => runs::run(&g.clickhouse_url, &g.clickhouse_database, a).await?,
         Command::Parse(a) => parse_file(&g, a).await?,
         Command::Normalize(a) => match a.what {
             NormalizeWhat::Price(p) => normalize_price(p)?,
@@ -523,6 +540,23 @@ async fn load(g: &Global, a: &LoadArgs, metrics: Metrics, shutdown: Cancellation
     cfg.group = g.group("load");
     cfg.batch_rows = a.batch_rows;
     cfg.batch_max_age = Duration::from_millis(a.batch_max_age_ms);
+    let env_ms = |name: &str, default: u64| -> anyhow::Result<u64> {
+        std::env::var(name)
+            .ok()
+            .map(|v| v.trim().parse::<u64>().with_context(|| format!("{name} must be milliseconds")))
+            .transpose()
+            .map(|v| v.unwrap_or(default))
+    };
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    cfg.watch_runs = Some(shopstream_loaders::clickhouse::runs::WatchConfig {
+        group: g.group("runs"),
+        session_timeout_ms: env_ms("SHOPSTREAM_RUNS_SESSION_TIMEOUT_MS", 6_000)?,
+        tick: Duration::from_millis(env_ms("SHOPSTREAM_RUNS_TICK_MS", 2_000)?),
+        settle: Duration::from_millis(env_ms("SHOPSTREAM_RUNS_SETTLE_MS", 5_000)?),
+        quiet: Duration::from_millis(env_ms("SHOPSTREAM_RUNS_QUIET_MS", 600_000)?),
+        default_timeout: shopstream_producers::schedule::RUN_TIMEOUT,
+        instance: format!("{}-{}", if host.is_empty() { "loader" } else { &host }, std::process::id()),
+    });
     shopstream_loaders::clickhouse::run(cfg, &g.endpoints(), &g.topics(), metrics, shutdown).await
 }
 
@@ -552,8 +586,27 @@ async fn crawl(g: &Global, a: CrawlArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     ensure_topics(g).await?;
-    let n = shopstream_producers::publish(&plan, &g.endpoints(), &topics).await?;
+    let retry = shopstream_producers::schedule::RetryPolicy { retries: a.retries, delay: a.retry_delay };
+    let n = shopstream_producers::publish(&plan, &g.endpoints(), &topics, retry, a.timeout).await?;
     println!("crawl {}: published {n} crawl request(s)", plan.crawl_id);
+    if a.wait {
+        // The watcher writes the summary at the timeout at the latest; allow it a few looks more.
+        let r = runs::wait(
+            &g.clickhouse_url,
+            &g.clickhouse_database,
+            &plan.crawl_id,
+            i64::try_from(n).unwrap_or(i64::MAX),
+            a.timeout + Duration::from_secs(120),
+        )
+        .await?;
+        println!("{}", runs::summary_line(&r));
+        for f in &r.failures {
+            println!("failed: {} ({})", f.url, f.reason);
+        }
+        if r.status == "failed" || r.status == "timed_out" {
+            anyhow::bail!("run {} {}", r.run_id, r.status);
+        }
+    }
     Ok(())
 }
 
@@ -601,6 +654,9 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
     }
     let start = Instant::now();
     let mut idle_since: Option<Instant> = None;
+    // Lag worked off since the start (the most lag seen minus the lag now); drawn on a terminal only.
+    let bar = runs::bar(0, "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} records of lag worked off ({per_sec}, ETA {eta}) {msg}")?;
+    let mut most = 0i64;
     loop {
         let mut total = 0i64;
         for (group, ts) in &groups {
@@ -613,16 +669,23 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
             .await??;
             total += lag.values().sum::<i64>();
         }
+        most = most.max(total);
+        bar.set_length(u64::try_from(most).unwrap_or(0));
+        bar.set_position(u64::try_from(most - total).unwrap_or(0));
         if total == 0 {
             let since = *idle_since.get_or_insert_with(Instant::now);
+            bar.set_message("idle, settling");
             if since.elapsed() >= Duration::from_secs(a.settle_secs) {
+                bar.finish_and_clear();
                 eprintln!("idle after {:.1}s", start.elapsed().as_secs_f64());
                 return Ok(());
             }
         } else {
             idle_since = None;
+            bar.set_message("");
         }
         if start.elapsed() > Duration::from_secs(a.timeout_secs) {
+            bar.abandon();
             anyhow::bail!("still {total} record(s) of lag after {}s", a.timeout_secs);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -151,6 +151,7 @@ async fn scheduler(g: &Global, a: RunArgs, metrics: Metrics, shutdown: Cancellat
         seeds: pipeline.sources.iter().map(|(k, v)| (k.clone(), v.seeds.clone())).collect(),
         track: pipeline.sources.keys().map(|k| (k.clone(), pipeline.track_rules(k))).collect(),
         tiers: pipeline.tier_lanes(),
+        tier_retries: pipeline.tier_retries(),
         group: g.group("schedule"),
         instance,
         clock,

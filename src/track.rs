@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use shopstream_core::kafka::Producer;
 use shopstream_core::{now_ms, Codec};
 use shopstream_producers::schedule::clock::parse_rfc3339;
+use shopstream_producers::schedule::{RetryPolicy, RUN_TIMEOUT};
 use shopstream_producers::schedule::run::read_all;
 use shopstream_producers::track::sessions::{self, Observation};
 use shopstream_producers::track::{self as tracking, lane_of};
@@ -266,20 +267,21 @@ async fn run_now(g: &Global, a: RunArgs) -> anyhow::Result<()> {
     let producer = Producer::new(&g.brokers)?;
     let codec = Codec::new(&g.schema_registry_url);
     shopstream_producers::send_requests(&producer, &codec, &topics, &requests).await?;
+    let tier_retries = pipeline.tier_retries();
+    let retry = chosen
+        .iter()
+        .filter_map(|t| tier_retries.get(&t.tier).copied())
+        .reduce(RetryPolicy::max)
+        .unwrap_or_default();
     let event = RunEvent {
-        run_id: run_id.clone(),
-        kind: "fired".into(),
         schedule: None,
-        source: a.source.clone(),
-        what: "targets".into(),
-        scheduled_at: at.timestamp_millis(),
-        at: now_ms(),
         requests: requests.len() as i64,
         targets: chosen.len() as i64,
-        group: 0,
-        groups: 1,
-        catch_up: false,
         scheduler: "manual".into(),
+        timeout_ms: RUN_TIMEOUT.as_millis() as i64,
+        retries: i32::try_from(retry.retries).unwrap_or(i32::MAX),
+        retry_delay_ms: retry.delay.as_millis() as i64,
+        ..RunEvent::new(&run_id, "fired", &a.source, "targets", at.timestamp_millis(), now_ms())
     };
     producer.send(&topics.runs, run_id.as_bytes(), &codec.encode(&topics.runs, &event).await?).await?;
     println!("run {run_id}: {} target(s), {} request(s)", chosen.len(), requests.len());

@@ -6,7 +6,7 @@ pub mod track;
 
 use shopstream_core::kafka::Producer;
 use shopstream_core::{now_ms, Codec, Endpoints, Topics};
-use shopstream_schemas::CrawlRequest;
+use shopstream_schemas::{CrawlRequest, RunEvent};
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +39,11 @@ impl CrawlPlan {
     /// The requests, validated (every URL parses as http(s) and the priority is known).
     pub fn requests(&self, topics: &Topics) -> Result<Vec<(String, String, CrawlRequest)>, ProduceError> {
         let topic = topics.crawl_for(&self.priority).ok_or_else(|| ProduceError::Priority(self.priority.clone()))?;
+        // A URL given twice is one request (the extractor would fetch it once per crawl anyway).
+        let mut seen = std::collections::HashSet::new();
         self.urls
             .iter()
+            .filter(|u| seen.insert(u.trim().to_string()))
             .map(|u| {
                 let url = Url::parse(u.trim())
                     .map_err(|e| ProduceError::InvalidUrl { url: u.clone(), reason: e.to_string() })?;
@@ -65,12 +68,31 @@ impl CrawlPlan {
     }
 }
 
-/// Publish the plan; returns how many requests the broker acknowledged.
-pub async fn publish(plan: &CrawlPlan, endpoints: &Endpoints, topics: &Topics) -> Result<usize, ProduceError> {
+/// Publish the plan, then its `started` run event (so the run gets a summary once its requests settle,
+/// retried under `retry`, or `timeout` passes); returns how many requests the broker acknowledged.
+pub async fn publish(
+    plan: &CrawlPlan,
+    endpoints: &Endpoints,
+    topics: &Topics,
+    retry: schedule::RetryPolicy,
+    timeout: std::time::Duration,
+) -> Result<usize, ProduceError> {
     let requests: Vec<CrawlRequest> = plan.requests(topics)?.into_iter().map(|(_, _, r)| r).collect();
     let producer = Producer::new(&endpoints.kafka_brokers)?;
     let codec = Codec::new(&endpoints.schema_registry_url);
-    Ok(send_requests(&producer, &codec, topics, &requests).await?)
+    let n = send_requests(&producer, &codec, topics, &requests).await?;
+    let started = now_ms();
+    let event = RunEvent {
+        requests: n as i64,
+        scheduler: format!("crawl-{}", std::process::id()),
+        timeout_ms: timeout.as_millis() as i64,
+        retries: i32::try_from(retry.retries).unwrap_or(i32::MAX),
+        retry_delay_ms: retry.delay.as_millis() as i64,
+        ..RunEvent::new(&plan.crawl_id, "started", &plan.source, "seeds", started, started)
+    };
+    let value = codec.encode(&topics.runs, &event).await?;
+    producer.send(&topics.runs, plan.crawl_id.as_bytes(), &value).await?;
+    Ok(n)
 }
 
 /// Send crawl requests to their priority's topic (unknown priorities: normal), keyed by host, in

@@ -92,6 +92,9 @@ pub struct FetchObserved {
     pub attempts: i32,
     pub outcome: String,
     pub error: Option<String>,
+    /// Crawl requests this fetch enqueued.
+    #[serde(default)]
+    pub discovered: i32,
 }
 contract!(FetchObserved, "fetch_observed.avsc", "io.shopstream.v1.FetchObserved");
 
@@ -212,9 +215,79 @@ pub struct RunEvent {
     #[serde(default)]
     pub catch_up: bool,
     pub scheduler: String,
+    #[serde(default)]
+    pub timeout_ms: i64,
+    #[serde(default)]
+    pub retries: i32,
+    #[serde(default)]
+    pub retry_delay_ms: i64,
+    /// The counts below are a summary's (kind `summary`); zero on the other kinds.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub total: i64,
+    #[serde(default)]
+    pub ok: i64,
+    #[serde(default)]
+    pub not_modified: i64,
+    #[serde(default)]
+    pub failed: i64,
+    #[serde(default)]
+    pub dead_lettered: i64,
+    #[serde(default)]
+    pub retried: i64,
+    #[serde(default)]
+    pub rows: i64,
+    #[serde(default)]
+    pub elapsed_ms: i64,
+    #[serde(default)]
+    pub failures: Vec<RunFailure>,
 }
 fn one() -> i32 {
     1
+}
+
+/// A failed request of a run, in its summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFailure {
+    pub url: String,
+    pub reason: String,
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+impl RunEvent {
+    /// An event of `kind` for a run, with every summary field empty.
+    pub fn new(run_id: &str, kind: &str, source: &str, what: &str, scheduled_at: i64, at: i64) -> RunEvent {
+        RunEvent {
+            run_id: run_id.to_string(),
+            kind: kind.to_string(),
+            schedule: None,
+            source: source.to_string(),
+            what: what.to_string(),
+            scheduled_at,
+            at,
+            requests: 0,
+            targets: 0,
+            group: 0,
+            groups: 1,
+            catch_up: false,
+            scheduler: String::new(),
+            timeout_ms: 0,
+            retries: 0,
+            retry_delay_ms: 0,
+            status: None,
+            total: 0,
+            ok: 0,
+            not_modified: 0,
+            failed: 0,
+            dead_lettered: 0,
+            retried: 0,
+            rows: 0,
+            elapsed_ms: 0,
+            failures: Vec::new(),
+        }
+    }
 }
 contract!(RunEvent, "run_event.avsc", "io.shopstream.v1.RunEvent");
 
@@ -348,6 +421,15 @@ mod tests {
             groups: 3,
             catch_up: false,
             scheduler: "host-1".into(),
+            ..RunEvent::new("r", "fired", "naver", "targets", 1, 2)
+        });
+        round_trip(RunEvent {
+            status: Some("partial".into()),
+            total: 3,
+            ok: 2,
+            failed: 1,
+            failures: vec![RunFailure { url: "u".into(), reason: "503".into(), targets: vec!["t-1".into()] }],
+            ..RunEvent::new("r", "summary", "naver", "targets", 1, 2)
         });
         round_trip(FetchObserved {
             fetch_id: "f".into(),
@@ -362,6 +444,7 @@ mod tests {
             attempts: 1,
             outcome: "http_error".into(),
             error: Some("Not Found".into()),
+            discovered: 0,
         });
         round_trip(ProductObserved {
             event_id: "e".into(),

@@ -175,6 +175,7 @@ async fn fetch_and_publish(
         }
         f
     };
+    record_fetch(&ctx.metrics, &host, &fetched);
     let facts = FetchFacts::new(req, url, host);
     let (settled, out) = settle(ctx, req, source, &facts, fetched, links_claimed).await?;
     match worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await {
@@ -183,6 +184,27 @@ async fn fetch_and_publish(
         Err(PublishError::Rejected(reason)) => {
             Err(Stop::Failed(failure(ErrorClass::BadData, format!("{url}: {reason}"), Some(&req.source))))
         }
+    }
+}
+
+/// Per-host latency histogram and status counts (classes, so the label set stays bounded per host).
+fn record_fetch(metrics: &Metrics, host: &str, fetched: &Fetched) {
+    let (class, latency) = match fetched {
+        Fetched::Refused { .. } => ("refused", None),
+        Fetched::Failed { latency, .. } => ("error", Some(*latency)),
+        Fetched::Response { response, .. } => {
+            let class = match response.status {
+                200..=299 => "2xx",
+                300..=399 => "3xx",
+                400..=499 => "4xx",
+                _ => "5xx",
+            };
+            (class, Some(response.latency))
+        }
+    };
+    metrics.add("fetch_status", &[("host", host), ("class", class)], 1);
+    if let Some(l) = latency {
+        metrics.observe("fetch_latency_seconds", &[("host", host)], l.as_secs_f64());
     }
 }
 
@@ -220,6 +242,7 @@ impl FetchFacts {
             attempts: attempts as i32,
             outcome: String::new(),
             error: None,
+            discovered: 0,
         }
     }
 }
@@ -257,9 +280,11 @@ async fn settle(
         Fetched::Response { response, attempts } => {
             let (status, latency, bytes) = (i32::from(response.status), response.latency, response.body.len() as i64);
             if (200..300).contains(&response.status) {
-                let ev = with(facts.event(req, status, latency, bytes, attempts), "ok", None);
+                let links = discovered(ctx, req, source, &response, links_claimed).await?;
+                let mut ev = with(facts.event(req, status, latency, bytes, attempts), "ok", None);
+                ev.discovered = i32::try_from(links.len()).unwrap_or(i32::MAX);
                 out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
-                out.extend(discovered(ctx, req, source, &response, links_claimed).await?);
+                out.extend(links);
                 let raw = raw_page(req, &facts.fetch_id, facts.fetched_at, &response)
                     .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e, Some(&req.source))))?;
                 let topic = if req.kind == "api" { &ctx.topics.raw_api } else { &ctx.topics.raw_pages };

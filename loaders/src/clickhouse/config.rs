@@ -24,6 +24,8 @@ pub struct LoadConfig {
     pub unknown_error_retries: u32,
     /// A replay: read only this range of one events topic, then stop.
     pub replay: Option<shopstream_core::replay::Range>,
+    /// Watch runs and write their summaries (one loader at a time holds the watcher's lease).
+    pub watch_runs: Option<super::runs::WatchConfig>,
 }
 
 impl LoadConfig {
@@ -39,6 +41,7 @@ impl LoadConfig {
             insert_timeout: Duration::from_secs(60),
             unknown_error_retries: 5,
             replay: None,
+            watch_runs: None,
         }
     }
 

@@ -72,14 +72,26 @@ pub struct Migration {
     /// Run only while this table exists (`{db}.` prefixed): the steps of a table swap stay idempotent
     /// when a loader died between a step and its record (after the swap the new table's name is gone).
     pub only_if_exists: Option<&'static str>,
+    /// Run only while this (table, column) is missing: 18.16 has no `ADD COLUMN IF NOT EXISTS`.
+    pub only_if_missing_column: Option<(&'static str, &'static str)>,
 }
 
 const fn m(version: u32, name: &'static str, sql: &'static str) -> Migration {
-    Migration { version, name, sql, only_if_exists: None }
+    Migration { version, name, sql, only_if_exists: None, only_if_missing_column: None }
+}
+
+const fn m_add_column(
+    version: u32,
+    name: &'static str,
+    table: &'static str,
+    column: &'static str,
+    sql: &'static str,
+) -> Migration {
+    Migration { version, name, sql, only_if_exists: None, only_if_missing_column: Some((table, column)) }
 }
 
 const fn m_if(version: u32, name: &'static str, table: &'static str, sql: &'static str) -> Migration {
-    Migration { version, name, sql, only_if_exists: Some(table) }
+    Migration { version, name, sql, only_if_exists: Some(table), only_if_missing_column: None }
 }
 
 /// Append only: never edit a migration that shipped.
@@ -350,6 +362,27 @@ pub const MIGRATIONS: &[Migration] = &[
             WHERE new_minor < old_minor AND changed_at >= now() - 604800
             ORDER BY percent ASC, changed_at DESC",
     ),
+    // Issue 7, run summaries: how many requests a fetch enqueued, so a run knows when it is settled.
+    m_add_column(
+        24,
+        "fetch_log.discovered",
+        "fetch_log",
+        "discovered",
+        "ALTER TABLE {db}.fetch_log ADD COLUMN discovered Int32 DEFAULT 0",
+    ),
+    // One row per run: its summary (RunEvent kind `summary`), the latest per run counting.
+    m(
+        25,
+        "runs",
+        "CREATE TABLE IF NOT EXISTS {db}.runs (
+            run_id String, schedule Nullable(String), source String, what String, status String,
+            scheduled_at DateTime, started_at DateTime, settled_at DateTime, elapsed_ms Int64,
+            requests Int64, targets Int64, total Int64, ok Int64, not_modified Int64, failed Int64,
+            dead_lettered Int64, retried Int64, rows Int64,
+            failed_urls Array(String), failed_reasons Array(String), failed_targets Array(String),
+            watcher String, version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY run_id",
+    ),
 ];
 
 /// The table recording which migrations were applied.
@@ -373,14 +406,17 @@ pub async fn apply(sql: &Sql) -> Result<Vec<u32>, ClickHouseError> {
     sql.execute(&MIGRATIONS_TABLE.replace("{db}", db)).await?;
     let applied = applied_versions(sql).await?;
     let mut newly = Vec::new();
-    for Migration { version, name, sql: stmt, only_if_exists } in MIGRATIONS {
+    for Migration { version, name, sql: stmt, only_if_exists, only_if_missing_column } in MIGRATIONS {
         if applied.contains(version) {
             continue;
         }
-        let run = match only_if_exists {
+        let mut run = match only_if_exists {
             None => true,
             Some(table) => table_exists(sql, table).await?,
         };
+        if let Some((table, column)) = only_if_missing_column {
+            run = run && !column_exists(sql, table, column).await?;
+        }
         if run {
             sql.execute(&stmt.replace("{db}", db)).await?;
         }
@@ -402,6 +438,19 @@ async fn table_exists(sql: &Sql, name: &str) -> Result<bool, ClickHouseError> {
             "SELECT count() FROM system.tables WHERE database = '{}' AND name = '{}'",
             sql.database(),
             name.replace('\'', "")
+        ))
+        .await?;
+    Ok(text.trim() != "0")
+}
+
+/// Whether `table` has `column`.
+async fn column_exists(sql: &Sql, table: &str, column: &str) -> Result<bool, ClickHouseError> {
+    let text = sql
+        .query_text(&format!(
+            "SELECT count() FROM system.columns WHERE database = '{}' AND table = '{}' AND name = '{}'",
+            sql.database(),
+            table.replace('\'', ""),
+            column.replace('\'', "")
         ))
         .await?;
     Ok(text.trim() != "0")

@@ -15,6 +15,7 @@ pub mod migrations;
 pub mod queries;
 pub mod rows;
 mod run;
+pub mod runs;
 pub mod service;
 
 pub use config::LoadConfig;

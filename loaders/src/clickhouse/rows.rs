@@ -220,6 +220,7 @@ pub struct FetchRow {
     pub outcome: String,
     pub error: Option<String>,
     pub version: u64,
+    pub discovered: i32,
 }
 
 impl TryFrom<FetchObserved> for FetchRow {
@@ -240,6 +241,7 @@ impl TryFrom<FetchObserved> for FetchRow {
             outcome: e.outcome,
             error: e.error,
             version: version(e.fetched_at)?,
+            discovered: e.discovered,
         })
     }
 }
@@ -389,11 +391,82 @@ impl TryFrom<RunEvent> for RunEventRow {
     }
 }
 
+/// A run's summary (a `RunEvent` of kind `summary`).
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub schedule: Option<String>,
+    pub source: String,
+    pub what: String,
+    pub status: String,
+    pub scheduled_at: u32,
+    pub started_at: u32,
+    pub settled_at: u32,
+    pub elapsed_ms: i64,
+    pub requests: i64,
+    pub targets: i64,
+    pub total: i64,
+    pub ok: i64,
+    pub not_modified: i64,
+    pub failed: i64,
+    pub dead_lettered: i64,
+    pub retried: i64,
+    pub rows: i64,
+    pub failed_urls: Vec<String>,
+    pub failed_reasons: Vec<String>,
+    pub failed_targets: Vec<String>,
+    pub watcher: String,
+    pub version: u64,
+}
+
+impl TryFrom<RunEvent> for RunRow {
+    type Error = Error;
+
+    fn try_from(e: RunEvent) -> Result<Self, Error> {
+        if e.kind != "summary" {
+            return Err(Error::Decode(format!("run event kind {:?} is not a summary", e.kind)));
+        }
+        let status =
+            e.status.ok_or_else(|| Error::Decode(format!("the summary of run {} has no status", e.run_id)))?;
+        Ok(RunRow {
+            scheduled_at: secs("scheduled_at", e.scheduled_at)?,
+            started_at: secs("at - elapsed_ms", e.at - e.elapsed_ms)?,
+            settled_at: secs("at", e.at)?,
+            version: u64::try_from(e.at).map_err(|_| bad("at", e.at, "epoch milliseconds"))?,
+            failed_urls: e.failures.iter().map(|f| f.url.clone()).collect(),
+            failed_reasons: e.failures.iter().map(|f| f.reason.clone()).collect(),
+            failed_targets: e.failures.iter().map(|f| f.targets.join(",")).collect(),
+            run_id: e.run_id,
+            schedule: e.schedule,
+            source: e.source,
+            what: e.what,
+            status,
+            elapsed_ms: e.elapsed_ms,
+            requests: e.requests,
+            targets: e.targets,
+            total: e.total,
+            ok: e.ok,
+            not_modified: e.not_modified,
+            failed: e.failed,
+            dead_lettered: e.dead_lettered,
+            retried: e.retried,
+            rows: e.rows,
+            watcher: e.scheduler,
+        })
+    }
+}
+
 /// Rows whose facts feed a merged table: after a batch of them is stored, the loader rewrites the merged
 /// rows of their keys (product facts → `products`).
 pub trait Merged {
     /// (source, product_id) of a product fact.
     fn merged_key(&self) -> Option<(&str, &str)> {
+        None
+    }
+
+    /// When the row's page was fetched (epoch seconds), for the freshness histogram; None for rows that
+    /// are not observations of a page.
+    fn fetched_secs(&self) -> Option<u32> {
         None
     }
 }
@@ -402,13 +475,33 @@ impl Merged for ProductRow {
     fn merged_key(&self) -> Option<(&str, &str)> {
         Some((&self.source, &self.product_id))
     }
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.observed_at)
+    }
 }
-impl Merged for PriceRow {}
-impl Merged for RankRow {}
-impl Merged for FetchRow {}
-impl Merged for TargetPageRow {}
+impl Merged for PriceRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.observed_at)
+    }
+}
+impl Merged for RankRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.observed_at)
+    }
+}
+impl Merged for FetchRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.fetched_at)
+    }
+}
+impl Merged for TargetPageRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.fetched_at)
+    }
+}
 impl Merged for TargetRow {}
 impl Merged for RunEventRow {}
+impl Merged for RunRow {}
 
 #[cfg(test)]
 mod tests {

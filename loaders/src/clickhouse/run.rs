@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::LoadConfig;
 use super::migrations;
-use super::rows::{FetchRow, Merged, PriceRow, ProductRow, RankRow, RunEventRow, TargetPageRow, TargetRow};
+use super::rows::{FetchRow, Merged, PriceRow, ProductRow, RankRow, RunEventRow, RunRow, TargetPageRow, TargetRow};
 use super::service::{classify, client, ClickHouseError, Sql};
 
 const STAGE: &str = "load";
@@ -72,6 +72,7 @@ struct Batches {
     targets: Batch<TargetPageRow>,
     tracking: Batch<TargetRow>,
     runs: Batch<RunEventRow>,
+    summaries: Batch<RunRow>,
 }
 
 impl Batches {
@@ -85,6 +86,7 @@ impl Batches {
             targets: Batch::new("target_pages"),
             tracking: Batch::new("tracking_targets"),
             runs: Batch::new("run_events"),
+            summaries: Batch::new("runs"),
         }
     }
 
@@ -98,7 +100,7 @@ impl Batches {
                 }
             )*};
         }
-        flush!(products, prices, ranks, fetches, targets, tracking, runs);
+        flush!(products, prices, ranks, fetches, targets, tracking, runs, summaries);
         Ok(())
     }
 }
@@ -274,6 +276,13 @@ impl Loader<'_> {
         }
         let loaded = (batch.rows.len() - rejected.len()) as u64;
         self.metrics.add("records_out", &[("stage", STAGE), ("table", batch.table)], loaded);
+        // Freshness: from the fetch (or observation) to the row being visible, per table.
+        let now = shopstream_core::now_ms() as f64 / 1000.0;
+        for (_, r) in batch.rows.iter().enumerate().filter(|(i, _)| !rejected_rows.contains(i)) {
+            if let Some(at) = r.fetched_secs() {
+                self.metrics.observe("freshness_seconds", &[("stage", STAGE), ("table", batch.table)], now - f64::from(at));
+            }
+        }
         tracing::debug!(table = batch.table, rows = loaded, rejected = rejected.len(), "Loaded a batch.");
         for o in &batch.origins {
             self.consumer.done(&o.topic, o.partition, o.offset);
@@ -370,6 +379,17 @@ pub async fn run(
         None => TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &event_topics)?,
     });
     shopstream_core::group_watch::spawn(STAGE, consumer.clone(), metrics.clone(), shutdown.clone());
+    if let (Some(w), None) = (cfg.watch_runs.clone(), &cfg.replay) {
+        let (sql, brokers, registry) =
+            (sql.clone(), endpoints.kafka_brokers.clone(), endpoints.schema_registry_url.clone());
+        let (topics, metrics, shutdown) = (topics.clone(), metrics.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = super::runs::watch(w, sql, brokers, registry, topics, metrics.clone(), shutdown).await {
+                metrics.set_health("run_watcher", Health::Critical, format!("{e:#}"));
+                tracing::error!(error = format!("{e:#}"), "The run watcher stopped.");
+            }
+        });
+    }
     let loader = Loader {
         cfg: &cfg,
         ch: client(&cfg.url, &cfg.database)?,
@@ -468,7 +488,13 @@ async fn decode_into(loader: &Loader<'_>, origin: &Origin, b: &mut Batches) -> s
     } else if topic == t.tracking {
         load!(TrackingTarget, b.tracking);
     } else if topic == t.runs {
-        load!(RunEvent, b.runs);
+        let Some(e) = worker::decode_until::<RunEvent>(&loader.codec, bytes, sd).await? else { return Ok(false) };
+        // A run's life goes to run_events; its summary is the run's row in `runs`.
+        if e.kind == "summary" {
+            b.summaries.push(e.try_into()?, origin.clone());
+        } else {
+            b.runs.push(e.try_into()?, origin.clone());
+        }
     } else {
         return Err(shopstream_core::Error::Config(format!("no table for topic {}", origin.topic)));
     }

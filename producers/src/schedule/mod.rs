@@ -47,7 +47,51 @@ pub struct ScheduleConfig {
     /// as skipped.
     #[serde(default)]
     pub missed: Missed,
+    /// Retries of a failed request before it counts as failed in the run's summary (default 2; a
+    /// targets run uses its targets' tiers' when they set one).
+    #[serde(default)]
+    pub retries: Option<u32>,
+    /// Wait between a failure and its retry (default "60s").
+    #[serde(default)]
+    pub retry_delay: Option<String>,
+    /// How long a run may take before its summary is written with what settled (default "2h").
+    #[serde(default)]
+    pub timeout: Option<String>,
 }
+
+/// How often, and how far apart, a run's failed requests are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// The seed's policy: 2 retries, 60 s apart.
+    fn default() -> Self {
+        RetryPolicy { retries: 2, delay: Duration::from_secs(60) }
+    }
+}
+
+impl RetryPolicy {
+    /// From optional config values, each defaulting to [`RetryPolicy::default`]'s.
+    pub fn from_config(field: &str, retries: Option<u32>, delay: Option<&str>) -> Result<RetryPolicy, String> {
+        let d = RetryPolicy::default();
+        Ok(RetryPolicy {
+            retries: retries.unwrap_or(d.retries),
+            delay: delay.map(|t| duration(&format!("{field}.retry_delay"), t)).transpose()?.unwrap_or(d.delay),
+        })
+    }
+
+    /// The most generous of two policies (more retries, then the shorter delay): a run serving several
+    /// tiers gives each request the best of them.
+    pub fn max(self, other: RetryPolicy) -> RetryPolicy {
+        RetryPolicy { retries: self.retries.max(other.retries), delay: self.delay.min(other.delay) }
+    }
+}
+
+/// How long a run may take when its schedule or command names no timeout.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 
 fn utc() -> String {
     "UTC".into()
@@ -110,9 +154,11 @@ pub struct Schedule {
     pub groups: u32,
     pub spread: Duration,
     pub missed: Missed,
+    pub retry: RetryPolicy,
+    pub timeout: Duration,
 }
 
-fn duration(field: &str, text: &str) -> Result<Duration, String> {
+pub fn duration(field: &str, text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|e| format!("{field} = {text:?}: {e} (e.g. \"30m\")"))
 }
 
@@ -144,6 +190,8 @@ impl Schedule {
             groups,
             spread,
             missed: c.missed,
+            retry: RetryPolicy::from_config("schedule", c.retries, c.retry_delay.as_deref())?,
+            timeout: c.timeout.as_deref().map(|t| duration("timeout", t)).transpose()?.unwrap_or(RUN_TIMEOUT),
         })
     }
 
@@ -256,6 +304,9 @@ mod tests {
             jitter: None,
             stagger: stagger.map(|(groups, spread)| StaggerConfig { groups, spread: spread.into() }),
             missed,
+            retries: None,
+            retry_delay: None,
+            timeout: None,
         };
         Schedule::new("daily", &c).expect("valid")
     }
@@ -319,8 +370,13 @@ mod tests {
             jitter: Some("2m".into()),
             stagger: None,
             missed: Missed::Skip,
+            retries: Some(3),
+            retry_delay: Some("10s".into()),
+            timeout: None,
         };
         let s = Schedule::new("orders", &c).expect("valid");
+        assert_eq!(s.retry, RetryPolicy { retries: 3, delay: Duration::from_secs(10) });
+        assert_eq!(s.timeout, RUN_TIMEOUT);
         let fire = at("2026-12-01T00:10:00Z");
         let due = s.due(fire, 0);
         assert!(due >= fire && due < fire + chrono::Duration::minutes(2));

@@ -19,7 +19,7 @@ use shopstream_core::{now_ms, Codec, Endpoints, Topics};
 use shopstream_schemas::{CrawlRequest, RunEvent, TrackingTarget};
 use tokio_util::sync::CancellationToken;
 
-use super::{plan, Fired, Schedule, Unit, What, GRACE};
+use super::{plan, Fired, RetryPolicy, Schedule, Unit, What, GRACE};
 use crate::track::{self, TrackConfig};
 
 /// The scheduler's time: the real clock, or a fake one for tests and dry runs that starts at `start`
@@ -80,6 +80,8 @@ pub struct SchedulerConfig {
     pub track: BTreeMap<String, TrackConfig>,
     /// Tier → lane.
     pub tiers: BTreeMap<String, String>,
+    /// Tier → retry policy, for the tiers that set one.
+    pub tier_retries: BTreeMap<String, RetryPolicy>,
     /// The lease's consumer group.
     pub group: String,
     /// This instance's name in run events.
@@ -230,6 +232,7 @@ impl Ctx<'_> {
         let run_at = unit.fire.timestamp_millis();
         let mut requests: Vec<CrawlRequest> = Vec::new();
         let mut target_count = 0i64;
+        let mut retry = s.retry;
         if !unit.skip {
             match (&s.what, targets) {
                 (What::Targets(source), Some(targets)) => {
@@ -249,6 +252,12 @@ impl Ctx<'_> {
                     }
                     requests.extend(reqs);
                     target_count += (chosen.len() - errors.len()) as i64;
+                    // Tiers that set a policy: the run gives its requests the most generous of them.
+                    let tiered: Vec<RetryPolicy> =
+                        chosen.iter().filter_map(|t| self.cfg.tier_retries.get(&t.tier).copied()).collect();
+                    if let Some(first) = tiered.first() {
+                        retry = tiered.iter().fold(*first, |a, b| a.max(*b));
+                    }
                 }
                 (What::Seeds(source), _) => {
                     let seeds = self.cfg.seeds.get(source).map(Vec::as_slice).unwrap_or_default();
@@ -274,6 +283,12 @@ impl Ctx<'_> {
         }
         crate::send_requests(&self.producer, &self.codec, self.topics, &requests).await?;
         let event = RunEvent {
+            timeout_ms: s.timeout.as_millis() as i64,
+            retries: i32::try_from(retry.retries).unwrap_or(i32::MAX),
+            retry_delay_ms: retry.delay.as_millis() as i64,
+            ..RunEvent::new(&run_id, if unit.skip { "skipped" } else { "fired" }, s.what.source(), s.what.label(), run_at, now_ms())
+        };
+        let event = RunEvent {
             run_id: run_id.clone(),
             kind: if unit.skip { "skipped".into() } else { "fired".into() },
             schedule: Some(s.name.clone()),
@@ -287,6 +302,7 @@ impl Ctx<'_> {
             groups: i32::try_from(s.groups).unwrap_or(i32::MAX),
             catch_up: unit.late && !unit.skip,
             scheduler: self.cfg.instance.clone(),
+            ..event
         };
         let value = self.codec.encode(&self.topics.runs, &event).await?;
         self.producer.send(&self.topics.runs, s.name.as_bytes(), &value).await?;
