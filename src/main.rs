@@ -5,6 +5,7 @@ mod config;
 mod replay;
 mod report;
 mod runs;
+mod scale_advice;
 mod schedule;
 mod track;
 
@@ -141,6 +142,9 @@ enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Tracked rank targets: add, list, pause, resume, remove, run; sessions offline.
     Track(track::TrackArgs),
+    /// Per stage: its group's lag, the rate it consumes (sampled) and the instances that would drain the
+    /// lag within --drain-secs, bounded by the partitions.
+    ScaleAdvice(scale_advice::ScaleAdviceArgs),
     /// Run summaries (status, totals, failures with their targets) and the runs still in flight.
     Runs(runs::RunsArgs),
 }
@@ -464,6 +468,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             schedule::run(&g, a, metrics, shutdown).await?;
         }
         Command::Track(a) => track::run(&g, a).await?,
+        Command::ScaleAdvice(a) => scale_advice::run(&g, a).await?,
     }
     Ok(())
 }
