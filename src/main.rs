@@ -1,6 +1,7 @@
 //! `shopstream`: the one binary. Each stage runs alone (its own consumer group, so several processes
 //! share the work) or all together with `run`. Endpoints come from flags or the environment.
 
+mod chart;
 mod config;
 mod replay;
 mod report;
@@ -142,6 +143,8 @@ enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Tracked rank targets: add, list, pause, resume, remove, run; sessions offline.
     Track(track::TrackArgs),
+    /// Draw a product's price history or a tracked target's rank history from ClickHouse (.svg or .png).
+    Chart(chart::ChartArgs),
     /// Per stage: its group's lag, the rate it consumes (sampled) and the instances that would drain the
     /// lag within --drain-secs, bounded by the partitions.
     ScaleAdvice(scale_advice::ScaleAdviceArgs),
@@ -457,6 +460,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::WaitIdle(a) => wait_idle(&g, a).await?,
         Command::Status => status(&g).await?,
         Command::Report => report::print(&g.clickhouse_url, &g.clickhouse_database).await?,
+        Command::Chart(a) => chart::run(&g.clickhouse_url, &g.clickhouse_database, a).await?,
         Command::Runs(a) => runs::run(&g.clickhouse_url, &g.clickhouse_database, a).await?,
         Command::Parse(a) => parse_file(&g, a).await?,
         Command::Normalize(a) => match a.what {

@@ -113,3 +113,83 @@ fn migrations_views_and_report_queries_run_on_a_current_clickhouse() {
     assert_eq!(merged[0]["category"], "Poetry", "a fact without a category does not wipe it: {merged:?}");
     assert_eq!(common::as_i64(&merged[0]["stock"]), 22, "{merged:?}");
 }
+
+#[path = "../src/analytics_sql.rs"]
+mod analytics_sql;
+
+/// The queries of `shopstream report`'s price sections and of `shopstream chart` (src/analytics_sql.rs)
+/// on a current ClickHouse, over a small price and rank history.
+#[test]
+fn report_and_chart_queries_run_on_a_current_clickhouse() {
+    let db = "shopstream_analytics";
+    let mut statements = migrations::statements(db);
+    let price = |product: &str, crawl: &str, ago_secs: u32, minor: i64| {
+        format!(
+            "SELECT 'books', '{product}', '{crawl}', now() - {ago_secs}, toInt64({minor}), 'GBP', '', '', toUInt64(1)"
+        )
+    };
+    statements.extend([
+        format!(
+            "INSERT INTO {db}.products (source, product_id, url, title, observed_at, version) VALUES \
+             ('books', 'a', 'http://x/a', 'Alpha', '2026-11-30 10:00:00', 1)"
+        ),
+        format!(
+            "INSERT INTO {db}.price_observations (source, product_id, crawl_id, observed_at, price_minor, currency, \
+             amount, raw, version) {}",
+            [
+                price("a", "c1", 259_200, 1000),
+                price("a", "c2", 172_800, 800),
+                price("b", "c1", 90_000, 2000),
+                price("b", "c2", 3_600, 1000),
+            ]
+            .join(" UNION ALL ")
+        ),
+        format!(
+            "INSERT INTO {db}.tracking_targets (target_id, source, keyword, product, tier, status, timezone, \
+             updated_at, version) VALUES ('t1', 'naver', 'kw', 'p1', 'normal', 'active', 'Asia/Seoul', \
+             '2026-11-30 10:00:00', 1)"
+        ),
+        format!(
+            "INSERT INTO {db}.target_pages (target_id, run_id, observed_at, run_day, page, pages, position, \
+             product_id, source, version) VALUES \
+             ('t1', 'r1', '2026-11-30 16:00:00', '2026-12-01', 1, 1, 4, 'p1', 'naver', 1), \
+             ('t1', 'r2', '2026-12-01 16:00:00', '2026-12-02', 1, 1, 0, '', 'naver', 1), \
+             ('t1', 'r3', '2026-12-02 16:00:00', '2026-12-03', 1, 1, 2, 'p1', 'naver', 1)"
+        ),
+    ]);
+    let first = statements.len();
+    statements.extend([
+        analytics_sql::recent_price_changes(db, 10),
+        analytics_sql::biggest_drops(db, true, 5),
+        analytics_sql::biggest_drops(db, false, 5),
+        analytics_sql::price_history(db, "books", "a"),
+        analytics_sql::product_title(db, "books", "a"),
+        analytics_sql::targets_of_product(db, Some("naver"), "p1"),
+        analytics_sql::target(db, "t1"),
+        analytics_sql::rank_history(db, "t1"),
+        analytics_sql::target_source(db, "t1"),
+        analytics_sql::target_source(db, "nope"),
+    ]);
+    let (version, results) = run_on_chdb(&statements);
+    for (stmt, r) in statements.iter().zip(&results) {
+        assert!(r.is_ok(), "ClickHouse {version} refused:\n{stmt}\n{}", r.as_ref().err().cloned().unwrap_or_default());
+    }
+    let rows = |i: usize| -> Vec<serde_json::Value> {
+        results[first + i].as_ref().expect("ok").lines().map(|l| serde_json::from_str(l).expect("row")).collect()
+    };
+    let changes = rows(0);
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes[0]["product_id"], "b", "most recent first: {changes:?}");
+    assert_eq!(changes[1]["title"], "Alpha", "{changes:?}");
+    assert_eq!(rows(1).len(), 1, "one drop in the last day");
+    assert_eq!(rows(2).len(), 2, "two in the last week");
+    assert_eq!(rows(2)[0]["product_id"], "b", "the largest drop first");
+    assert_eq!(rows(3).len(), 2);
+    assert_eq!(rows(4)[0]["title"], "Alpha");
+    assert_eq!(rows(5).len(), 1);
+    assert_eq!(rows(6).len(), 1);
+    let history = rows(7);
+    assert_eq!(history.len(), 3, "found, not found, found: {history:?}");
+    assert_eq!(rows(8).len(), 1);
+    assert_eq!(rows(9).len(), 0, "no row for an unknown target");
+}
