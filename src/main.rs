@@ -8,6 +8,7 @@ mod report;
 mod runs;
 mod scale_advice;
 mod schedule;
+mod status;
 mod track;
 
 use std::net::SocketAddr;
@@ -132,8 +133,9 @@ enum Command {
     WaitIdle(WaitIdleArgs),
     /// Print a short ClickHouse report of what was loaded.
     Report,
-    /// Print each topic's size and each stage group's lag.
-    Status,
+    /// A live view of the pipeline (stages' lag, members and rates, dead letters, runs in flight, the
+    /// latest summaries, topic sizes); `--once` prints one view, `--json` one JSON document.
+    Status(status::StatusArgs),
     /// Parse one saved page or payload offline and print the normalized facts.
     Parse(ParseArgs),
     /// Normalize values (prices) the way the transform stage does.
@@ -458,7 +460,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             replay::run(&g, a, metrics, shutdown).await?;
         }
         Command::WaitIdle(a) => wait_idle(&g, a).await?,
-        Command::Status => status(&g).await?,
+        Command::Status(a) => status::run(&g, a).await?,
         Command::Report => report::print(&g.clickhouse_url, &g.clickhouse_database).await?,
         Command::Chart(a) => chart::run(&g.clickhouse_url, &g.clickhouse_database, a).await?,
         Command::Runs(a) => runs::run(&g.clickhouse_url, &g.clickhouse_database, a).await?,
@@ -617,36 +619,6 @@ async fn crawl(g: &Global, a: CrawlArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn status(g: &Global) -> anyhow::Result<()> {
-    let topics = g.topics();
-    let brokers = g.brokers.clone();
-    let names: Vec<String> = topics.all().iter().map(|s| s.to_string()).collect();
-    let groups = [
-        ("extract", topics.crawl_topics().map(str::to_string).to_vec()),
-        ("transform", topics.raw_topics().map(str::to_string).to_vec()),
-        ("load", topics.event_topics().map(str::to_string).to_vec()),
-    ];
-    let groups: Vec<(String, Vec<String>)> = groups.into_iter().map(|(s, t)| (g.group(s), t)).collect();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        println!("{:<40} {:>10}", "topic", "records");
-        for t in &names {
-            match shopstream_core::kafka::topic_size(&brokers, t) {
-                Ok(n) => println!("{t:<40} {n:>10}"),
-                Err(e) => println!("{t:<40} {:>10}", format!("({e})")),
-            }
-        }
-        println!();
-        println!("{:<40} {:>10}", "group", "lag");
-        for (group, ts) in &groups {
-            let refs: Vec<&str> = ts.iter().map(String::as_str).collect();
-            let lag = shopstream_core::kafka::group_lag(&brokers, group, &refs)?;
-            println!("{group:<40} {:>10}", lag.values().sum::<i64>());
-        }
-        Ok(())
-    })
-    .await?
 }
 
 async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {

@@ -132,7 +132,7 @@ struct Position {
 }
 
 /// One reading of a group on its topics.
-struct Reading {
+pub(crate) struct Reading {
     at: Instant,
     positions: HashMap<(String, i32), Position>,
 }
@@ -144,7 +144,7 @@ impl Reading {
     }
 }
 
-fn read_positions(brokers: &str, group: &str, topics: &[String]) -> anyhow::Result<Reading> {
+pub(crate) fn read_positions(brokers: &str, group: &str, topics: &[String]) -> anyhow::Result<Reading> {
     let consumer: BaseConsumer = shopstream_core::kafka::client_config(brokers)?
         .set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -180,7 +180,7 @@ fn read_positions(brokers: &str, group: &str, topics: &[String]) -> anyhow::Resu
 }
 
 /// Members of `group` now, if the broker answers DescribeGroups.
-fn group_members(brokers: &str, group: &str) -> Option<u32> {
+pub(crate) fn group_members(brokers: &str, group: &str) -> Option<u32> {
     let consumer: BaseConsumer = shopstream_core::kafka::client_config(brokers).ok()?.create().ok()?;
     match consumer.fetch_group_list(Some(group), Duration::from_secs(10)) {
         Ok(list) => Some(list.groups().iter().map(|g| g.members().len() as u32).sum()),
@@ -192,7 +192,7 @@ fn group_members(brokers: &str, group: &str) -> Option<u32> {
 }
 
 /// The observation between two readings of the same group.
-fn observe(first: &Reading, second: &Reading, members: Option<u32>) -> Observation {
+pub(crate) fn observe(first: &Reading, second: &Reading, members: Option<u32>) -> Observation {
     let mut consumed = 0;
     let mut produced = 0;
     let mut partitions: HashMap<&str, u32> = HashMap::new();

@@ -156,6 +156,17 @@ fn a_run_retries_its_failures_and_writes_one_summary_that_reconciles() {
     let table = env.run_ok(&["runs"]);
     assert!(table.lines().any(|l| l.starts_with("run-1 ") && l.contains(" partial ")), "{table}");
 
+    // `status --once --json` shows the stages, the dead letters and the latest summaries.
+    let status: serde_json::Value =
+        serde_json::from_str(&env.run_ok(&["status", "--once", "--json", "--interval-secs", "1"])).expect("json");
+    let stages: Vec<&str> =
+        status["stages"].as_array().expect("stages").iter().filter_map(|s| s["stage"].as_str()).collect();
+    assert_eq!(stages, ["extract", "transform", "load"]);
+    assert_eq!(status["dead_letters"]["extract"].as_i64(), Some(4), "{status}");
+    assert_eq!(status["recent_runs"][0]["run_id"], "run-1", "{status}");
+    assert_eq!(status["runs_in_flight"].as_array().map(Vec::len), Some(0), "{status}");
+    assert!(status["runs_error"].is_null(), "{status}");
+
     // A run that cannot settle (its only page never answers) is summarized at its timeout.
     let silent = format!("{}/catalogue/slow_2/index.html", silent_server());
     let (ok, stdout, _) =
