@@ -24,6 +24,9 @@ pub struct Codec {
     /// How long records with an unknown schema id are retried before they are dead-lettered
     /// (`SHOPSTREAM_UNKNOWN_SCHEMA_WAIT_SECS`, default 60).
     unknown_schema_wait: Duration,
+    /// Where the registry's reachability is reported as health (component `registry`), and whether it
+    /// is reported down now (so only changes touch the metrics).
+    health: Option<(crate::metrics::Metrics, Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 impl std::fmt::Debug for Codec {
@@ -87,6 +90,35 @@ impl Codec {
             decoder: Arc::new(AvroDecoder::new(settings)),
             unknown: Arc::default(),
             unknown_schema_wait: Duration::from_secs(wait.unwrap_or(60)),
+            health: None,
+        }
+    }
+
+    /// Report the registry's reachability to `metrics` (health component `registry`): critical while
+    /// encodes or decodes wait out an outage, healthy again after the next success.
+    pub fn reporting_to(mut self, metrics: &crate::metrics::Metrics) -> Codec {
+        self.health = Some((metrics.clone(), Arc::default()));
+        self
+    }
+
+    /// The registry answered (or failed with `error`): update the health when that is news.
+    pub fn report_registry(&self, error: Option<&Error>) {
+        use std::sync::atomic::Ordering;
+        let Some((metrics, down)) = &self.health else { return };
+        match error {
+            Some(e) => {
+                down.store(true, Ordering::Relaxed);
+                metrics.set_health(
+                    "registry",
+                    crate::metrics::Health::Critical,
+                    format!("the schema registry is unreachable or refusing: {e}"),
+                );
+            }
+            None => {
+                if down.swap(false, Ordering::Relaxed) {
+                    metrics.set_health("registry", crate::metrics::Health::Healthy, "");
+                }
+            }
         }
     }
 

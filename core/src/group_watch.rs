@@ -5,6 +5,10 @@
 //! is worth an operator's attention when it lasts while work waits: a broker that wedged the group (as
 //! tansu 0.6.0 did after kill storms), or members other than this one that hold the partitions and do
 //! not progress. So the reason is raised only after the state held for two checks in a row.
+//!
+//! It also reports the broker (critical when the group cannot be read two checks in a row) and the
+//! stage's load (degraded when too many of the records read were dead-lettered, or the lag is over a
+//! limit).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,6 +54,9 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
     tokio::spawn(async move {
         let mut idle_checks = 0u32;
         let mut idle_since: Option<Instant> = None;
+        let mut broker_failures = 0u32;
+        let mut last_counts = (0u64, 0u64);
+        let thresholds = Thresholds::from_env();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -62,9 +69,18 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
             })
             .await;
             let lag = match lag {
-                Ok(Ok(lag)) => lag,
+                Ok(Ok(lag)) => {
+                    broker_failures = 0;
+                    metrics.set_health("broker", Health::Healthy, "");
+                    lag
+                }
                 Ok(Err(e)) => {
+                    broker_failures += 1;
                     tracing::debug!(stage, error = %e, "Could not read the group's lag.");
+                    if broker_failures >= CHECKS_BEFORE_REPORTING {
+                        let reason = format!("cannot read group {} from the broker: {e}", consumer.group);
+                        metrics.set_health("broker", Health::Critical, reason);
+                    }
                     continue;
                 }
                 Err(e) => {
@@ -72,6 +88,17 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
                     continue;
                 }
             };
+            // Dead letters against records read since the last check, and the lag, against thresholds.
+            let (seen, dead) =
+                (metrics.get("records_in", &[("stage", stage)]), metrics.get("dead_lettered", &[("stage", stage)]));
+            let (h, reason) = judge_load(
+                seen.saturating_sub(last_counts.0),
+                dead.saturating_sub(last_counts.1),
+                lag.values().sum(),
+                &thresholds,
+            );
+            last_counts = (seen, dead);
+            metrics.set_health(load_component(stage), h, reason);
             for (topic, n) in &lag {
                 metrics.set("consumer_lag", &[("stage", stage), ("topic", topic)], *n);
             }
@@ -109,6 +136,57 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
     });
 }
 
+/// When a stage is degraded by its load: the lag of its group, and the share of the records read
+/// between two checks that were dead-lettered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    /// `SHOPSTREAM_HEALTH_MAX_LAG` (default 1,000,000 records).
+    pub max_lag: i64,
+    /// `SHOPSTREAM_HEALTH_MAX_ERROR_RATE` (default 0.5), judged over at least `min_records`.
+    pub max_error_rate: f64,
+    pub min_records: u64,
+}
+
+impl Thresholds {
+    pub fn from_env() -> Thresholds {
+        let get = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<f64>().ok());
+        Thresholds {
+            max_lag: get("SHOPSTREAM_HEALTH_MAX_LAG").map_or(1_000_000, |v| v as i64),
+            max_error_rate: get("SHOPSTREAM_HEALTH_MAX_ERROR_RATE").unwrap_or(0.5),
+            min_records: 10,
+        }
+    }
+}
+
+/// The pure decision on a stage's load: degraded when more than the allowed share of the records read
+/// since the last check were dead-lettered, or when its group's lag is over the limit.
+pub fn judge_load(read: u64, dead_lettered: u64, lag: i64, t: &Thresholds) -> (Health, String) {
+    let mut reasons = Vec::new();
+    if read >= t.min_records && dead_lettered as f64 > t.max_error_rate * read as f64 {
+        reasons.push(format!(
+            "{dead_lettered} of {read} records dead-lettered since the last check (over {:.0}%)",
+            t.max_error_rate * 100.0
+        ));
+    }
+    if lag > t.max_lag {
+        reasons.push(format!("{lag} records of lag (over {})", t.max_lag));
+    }
+    if reasons.is_empty() {
+        (Health::Healthy, String::new())
+    } else {
+        (Health::Degraded, reasons.join("; "))
+    }
+}
+
+fn load_component(stage: &'static str) -> &'static str {
+    match stage {
+        "extract" => "extract load",
+        "transform" => "transform load",
+        "load" => "load load",
+        _ => "load",
+    }
+}
+
 /// The health component of a stage's group (one per stage, so `run` reports each stage).
 fn group_component(stage: &'static str) -> &'static str {
     match stage {
@@ -122,6 +200,19 @@ fn group_component(stage: &'static str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_is_degraded_by_its_error_rate_or_its_lag() {
+        let t = Thresholds { max_lag: 100, max_error_rate: 0.5, min_records: 10 };
+        assert_eq!(judge_load(100, 50, 0, &t).0, Health::Healthy, "half is not over half");
+        let (h, why) = judge_load(100, 51, 0, &t);
+        assert_eq!(h, Health::Degraded);
+        assert!(why.contains("51 of 100 records dead-lettered"), "{why}");
+        assert_eq!(judge_load(4, 4, 0, &t).0, Health::Healthy, "too few records to judge");
+        let (h, why) = judge_load(0, 0, 101, &t);
+        assert_eq!(h, Health::Degraded);
+        assert!(why.contains("101 records of lag"), "{why}");
+    }
 
     #[test]
     fn only_an_idle_member_of_a_group_with_lag_is_flagged() {

@@ -276,8 +276,12 @@ pub async fn encode_until<T: shopstream_schemas::Contract>(
             return Ok(None);
         }
         match codec.encode(topic, item).await {
-            Ok(bytes) => return Ok(Some(bytes)),
+            Ok(bytes) => {
+                codec.report_registry(None);
+                return Ok(Some(bytes));
+            }
             Err(e) if e.is_retriable() => {
+                codec.report_registry(Some(&e));
                 tracing::warn!(error = %e, "The schema registry failed; retrying.");
                 if !backoff.sleep(shutdown).await {
                     return Ok(None);
@@ -297,8 +301,12 @@ pub async fn decode_until<T: shopstream_schemas::Contract>(
     let mut backoff = Backoff::new();
     loop {
         match codec.decode(bytes).await {
-            Ok(v) => return Ok(Some(v)),
+            Ok(v) => {
+                codec.report_registry(None);
+                return Ok(Some(v));
+            }
             Err(e) if e.is_retriable() => {
+                codec.report_registry(Some(&e));
                 tracing::warn!(error = %e, "The schema registry failed; retrying.");
                 if !backoff.sleep(shutdown).await {
                     return Ok(None);

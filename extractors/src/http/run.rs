@@ -88,7 +88,7 @@ pub async fn run(
     }
     let crawl_topics = topics.crawl_topics();
     let producer = Producer::new(&endpoints.kafka_brokers)?;
-    let codec = Codec::new(&endpoints.schema_registry_url);
+    let codec = Codec::new(&endpoints.schema_registry_url).reporting_to(&metrics);
     let consumer = Arc::new(TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &crawl_topics)?);
     let dead_letters =
         DeadLetters { producer: producer.clone(), codec: codec.clone(), topic: topics.dlq_extract.clone() };

@@ -395,7 +395,7 @@ pub async fn run(
         ch: client(&cfg.url, &cfg.database)?,
         sql: sql.clone(),
         producer: Producer::new(&endpoints.kafka_brokers)?,
-        codec: Codec::new(&endpoints.schema_registry_url),
+        codec: Codec::new(&endpoints.schema_registry_url).reporting_to(&metrics),
         topics,
         consumer: &consumer,
         metrics: &metrics,

@@ -42,7 +42,7 @@ pub async fn run(
         anyhow::bail!("invalid transform configuration:\n  {}", problems.join("\n  "));
     }
     let producer = Producer::new(&endpoints.kafka_brokers)?;
-    let codec = Codec::new(&endpoints.schema_registry_url);
+    let codec = Codec::new(&endpoints.schema_registry_url).reporting_to(&metrics);
     let consumer = Arc::new(match cfg.replay.clone() {
         Some(range) => TrackedConsumer::for_range(&endpoints.kafka_brokers, &cfg.group, range)?,
         None => TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &topics.raw_topics())?,
