@@ -80,7 +80,9 @@ impl PipelineConfig {
             if !matches!(tier.lane.as_str(), "high" | "normal" | "low") {
                 problems.push(format!("tiers.{name}.lane = {:?}: high, normal or low", tier.lane));
             }
-            if let Err(e) = RetryPolicy::from_config(&format!("tiers.{name}"), tier.retries, tier.retry_delay.as_deref()) {
+            if let Err(e) =
+                RetryPolicy::from_config(&format!("tiers.{name}"), tier.retries, tier.retry_delay.as_deref())
+            {
                 problems.push(e);
             }
         }

@@ -636,7 +636,10 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut idle_since: Option<Instant> = None;
     // Lag worked off since the start (the most lag seen minus the lag now); drawn on a terminal only.
-    let bar = runs::bar(0, "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} records of lag worked off ({per_sec}, ETA {eta}) {msg}")?;
+    let bar = runs::bar(
+        0,
+        "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} records of lag worked off ({per_sec}, ETA {eta}) {msg}",
+    )?;
     let mut most = 0i64;
     loop {
         let mut total = 0i64;

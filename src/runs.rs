@@ -83,7 +83,9 @@ fn text(v: &serde_json::Value, k: &str) -> String {
 
 /// Unix seconds as RFC 3339 UTC (no SQL date formatting: its codes differ between ClickHouse versions).
 fn utc(v: &serde_json::Value, k: &str) -> String {
-    chrono::DateTime::from_timestamp(int(v, k), 0).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp(int(v, k), 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 fn strings(v: &serde_json::Value, k: &str) -> Vec<String> {
@@ -191,7 +193,9 @@ async fn rows(sql: &Sql, run: &str) -> anyhow::Result<i64> {
 /// A progress bar on stderr that draws only when stderr is a terminal (piped: nothing).
 pub fn bar(len: u64, template: &str) -> anyhow::Result<indicatif::ProgressBar> {
     let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
-    bar.set_style(indicatif::ProgressStyle::with_template(template).context("progress bar template")?.progress_chars("=> "));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template).context("progress bar template")?.progress_chars("=> "),
+    );
     Ok(bar)
 }
 
@@ -249,15 +253,18 @@ pub async fn run(url: &str, database: &str, a: RunsArgs) -> anyhow::Result<()> {
         }
         println!();
     }
-    println!("{:<40} {:<10} {:<20} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}",
-        "run", "status", "started (UTC)", "elapsed", "total", "ok", "failed", "retried", "dead", "rows");
+    println!(
+        "{:<40} {:<10} {:<20} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}",
+        "run", "status", "started (UTC)", "elapsed", "total", "ok", "failed", "retried", "dead", "rows"
+    );
     for r in &finished {
         println!(
             "{:<40} {:<10} {:<20} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8}",
             r.run_id,
             r.status,
             r.started_at,
-            humantime::format_duration(Duration::from_secs(u64::try_from(r.elapsed_ms / 1000).unwrap_or(0))).to_string(),
+            humantime::format_duration(Duration::from_secs(u64::try_from(r.elapsed_ms / 1000).unwrap_or(0)))
+                .to_string(),
             r.total,
             r.ok + r.not_modified,
             r.failed,
@@ -303,7 +310,13 @@ pub fn summary_line(r: &Finished) -> String {
 
 /// Follow a run until its summary is in ClickHouse, with a progress bar on a terminal (nothing when
 /// stderr is not one). Gives up after `timeout`.
-pub async fn wait(url: &str, database: &str, run_id: &str, requests: i64, timeout: Duration) -> anyhow::Result<Finished> {
+pub async fn wait(
+    url: &str,
+    database: &str,
+    run_id: &str,
+    requests: i64,
+    timeout: Duration,
+) -> anyhow::Result<Finished> {
     let sql = Sql::new(url, database)?;
     let bar = bar(
         u64::try_from(requests).unwrap_or(0),

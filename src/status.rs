@@ -53,6 +53,9 @@ struct Snapshot {
     runs_error: Option<String>,
 }
 
+/// Stages, dead letters per stage, topic sizes.
+type KafkaLook = (Vec<Stage>, HashMap<&'static str, i64>, Vec<(String, i64)>);
+
 const STAGES: [&str; 3] = ["extract", "transform", "load"];
 const RECENT: u32 = 5;
 
@@ -86,7 +89,7 @@ impl Looker {
     }
 
     /// Read the groups and topics (blocking Kafka calls); rates against the previous look.
-    fn kafka(&mut self, brokers: &str) -> (Vec<Stage>, HashMap<&'static str, i64>, Vec<(String, i64)>) {
+    fn kafka(&mut self, brokers: &str) -> KafkaLook {
         let mut stages = Vec::new();
         for (stage, group, ts) in &self.stages {
             let reading = match read_positions(brokers, group, ts) {

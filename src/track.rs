@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use shopstream_core::kafka::Producer;
 use shopstream_core::{now_ms, Codec};
 use shopstream_producers::schedule::clock::parse_rfc3339;
-use shopstream_producers::schedule::{RetryPolicy, RUN_TIMEOUT};
 use shopstream_producers::schedule::run::read_all;
+use shopstream_producers::schedule::{RetryPolicy, RUN_TIMEOUT};
 use shopstream_producers::track::sessions::{self, Observation};
 use shopstream_producers::track::{self as tracking, lane_of};
 use shopstream_schemas::{RunEvent, TrackingTarget};
@@ -268,11 +268,8 @@ async fn run_now(g: &Global, a: RunArgs) -> anyhow::Result<()> {
     let codec = Codec::new(&g.schema_registry_url);
     shopstream_producers::send_requests(&producer, &codec, &topics, &requests).await?;
     let tier_retries = pipeline.tier_retries();
-    let retry = chosen
-        .iter()
-        .filter_map(|t| tier_retries.get(&t.tier).copied())
-        .reduce(RetryPolicy::max)
-        .unwrap_or_default();
+    let retry =
+        chosen.iter().filter_map(|t| tier_retries.get(&t.tier).copied()).reduce(RetryPolicy::max).unwrap_or_default();
     let event = RunEvent {
         schedule: None,
         requests: requests.len() as i64,

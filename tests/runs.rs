@@ -101,11 +101,31 @@ fn a_run_retries_its_failures_and_writes_one_summary_that_reconciles() {
     let (ok, stdout, stderr) = run_cmd(
         &env,
         &[
-            "crawl", "--crawl-id", "run-1", "--seed", &listing, "--seed", &missing, "--seed", &flaky_url, "--seed",
-            &dead_url, "--retries", "2", "--retry-delay", "1s", "--timeout", "10m", "--wait",
+            "crawl",
+            "--crawl-id",
+            "run-1",
+            "--seed",
+            &listing,
+            "--seed",
+            &missing,
+            "--seed",
+            &flaky_url,
+            "--seed",
+            &dead_url,
+            "--retries",
+            "2",
+            "--retry-delay",
+            "1s",
+            "--timeout",
+            "10m",
+            "--wait",
         ],
     );
-    assert!(ok, "crawl --wait failed (a partial run exits 0)\nstdout: {stdout}\nstderr: {stderr}\n{}", env.child_log(p));
+    assert!(
+        ok,
+        "crawl --wait failed (a partial run exits 0)\nstdout: {stdout}\nstderr: {stderr}\n{}",
+        env.child_log(p)
+    );
     // Seeds: the listing, the flaky page, the dead link, the closed port; the listing's 20 books.
     let line = stdout.lines().find(|l| l.starts_with("run run-1: ")).unwrap_or_else(|| panic!("no summary: {stdout}"));
     assert!(
@@ -143,12 +163,17 @@ fn a_run_retries_its_failures_and_writes_one_summary_that_reconciles() {
 
     // One summary, in the table and through `shopstream runs`.
     assert_eq!(env.count(&format!("SELECT count() FROM {db}.runs FINAL WHERE run_id = 'run-1'")), 1);
-    let json: serde_json::Value = serde_json::from_str(&env.run_ok(&["runs", "--run", "run-1", "--json"])).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_str(&env.run_ok(&["runs", "--run", "run-1", "--json"])).expect("json");
     let r = &json["finished"][0];
     assert_eq!(r["status"], "partial");
     assert_eq!((r["total"].as_i64(), r["ok"].as_i64(), r["failed"].as_i64()), (Some(24), Some(22), Some(2)));
-    assert_eq!((r["retried"].as_i64(), r["dead_lettered"].as_i64(), r["requests"].as_i64()), (Some(3), Some(4), Some(4)));
-    let failed: Vec<&str> = r["failures"].as_array().expect("failures").iter().filter_map(|f| f["url"].as_str()).collect();
+    assert_eq!(
+        (r["retried"].as_i64(), r["dead_lettered"].as_i64(), r["requests"].as_i64()),
+        (Some(3), Some(4), Some(4))
+    );
+    let failed: Vec<&str> =
+        r["failures"].as_array().expect("failures").iter().filter_map(|f| f["url"].as_str()).collect();
     let mut want = vec![dead_url.as_str(), missing.as_str()];
     want.sort();
     assert_eq!(failed, want);

@@ -282,6 +282,15 @@ fn thirty_days_of_rank_runs_give_the_sessions_an_independent_computation_gives()
             .count() as u64;
         assert_eq!(as_i64(&s["exposures"]) as u64, exposures, "{target} session {n}");
     }
+    // Every day's run has one summary: its two search pages fetched, nothing failed (the duplicate
+    // deliveries of two days reuse their run ids and add no summary).
+    let summaries = format!(
+        "SELECT count() FROM {}.runs FINAL WHERE run_id LIKE 'manual-naver-%' AND status = 'ok' AND total = 2 \
+         AND ok = 2 AND failed = 0 AND what = 'targets'",
+        env.database
+    );
+    eventually("a summary per day's run", Duration::from_secs(180), || env.try_count(&summaries) == Some(30));
+    assert_eq!(env.count(&format!("SELECT count() FROM {}.runs FINAL", env.database)), 30);
     // The never-found target has an observation every day, all null.
     let never = &targets[2].0;
     assert_eq!(

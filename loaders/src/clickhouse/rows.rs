@@ -426,8 +426,7 @@ impl TryFrom<RunEvent> for RunRow {
         if e.kind != "summary" {
             return Err(Error::Decode(format!("run event kind {:?} is not a summary", e.kind)));
         }
-        let status =
-            e.status.ok_or_else(|| Error::Decode(format!("the summary of run {} has no status", e.run_id)))?;
+        let status = e.status.ok_or_else(|| Error::Decode(format!("the summary of run {} has no status", e.run_id)))?;
         Ok(RunRow {
             scheduled_at: secs("scheduled_at", e.scheduled_at)?,
             started_at: secs("at - elapsed_ms", e.at - e.elapsed_ms)?,

@@ -280,7 +280,11 @@ impl Loader<'_> {
         let now = shopstream_core::now_ms() as f64 / 1000.0;
         for (_, r) in batch.rows.iter().enumerate().filter(|(i, _)| !rejected_rows.contains(i)) {
             if let Some(at) = r.fetched_secs() {
-                self.metrics.observe("freshness_seconds", &[("stage", STAGE), ("table", batch.table)], now - f64::from(at));
+                self.metrics.observe(
+                    "freshness_seconds",
+                    &[("stage", STAGE), ("table", batch.table)],
+                    now - f64::from(at),
+                );
             }
         }
         tracing::debug!(table = batch.table, rows = loaded, rejected = rejected.len(), "Loaded a batch.");

@@ -265,11 +265,7 @@ impl Watcher {
             }
             "summary" => run.summarized = true,
             // A skipped fire enqueued nothing: nothing to summarize.
-            "skipped" => {
-                if run.requests.is_empty() {
-                    run.summarized = true;
-                }
-            }
+            "skipped" if run.requests.is_empty() => run.summarized = true,
             _ => {}
         }
     }
@@ -328,7 +324,12 @@ impl Watcher {
             if !failing.contains_key(url) || done >= run.retries {
                 continue;
             }
-            let attempt_of_dead = d.request.as_ref().and_then(|r| r.attributes.get(RETRY)).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+            let attempt_of_dead = d
+                .request
+                .as_ref()
+                .and_then(|r| r.attributes.get(RETRY))
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0);
             if attempt_of_dead < done {
                 // The retry after this dead letter is out already.
                 pending += 1;
@@ -345,7 +346,8 @@ impl Watcher {
         }
         for req in to_send {
             let topic = ctx.topics.crawl_for(&req.priority).unwrap_or(&ctx.topics.crawl_normal).to_string();
-            let host = url::Url::parse(&req.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+            let host =
+                url::Url::parse(&req.url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
             let value = ctx.codec.encode(&topic, &req).await?;
             ctx.producer.send(&topic, host.as_bytes(), &value).await?;
             let n = req.attributes.get(RETRY).and_then(|v| v.parse::<u32>().ok()).unwrap_or(1);
@@ -370,7 +372,9 @@ impl Watcher {
         };
         if !fetched && all_fired && pending == 0 && settled.urls > 0 && quiet_for >= ctx.cfg.quiet {
             tracing::info!(
-                run_id = id, settled = settled.urls, counted = total,
+                run_id = id,
+                settled = settled.urls,
+                counted = total,
                 "A run is quiet with fewer URLs settled than counted: the rest were duplicates; summarizing."
             );
             total = settled.urls;

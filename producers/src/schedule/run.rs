@@ -286,7 +286,14 @@ impl Ctx<'_> {
             timeout_ms: s.timeout.as_millis() as i64,
             retries: i32::try_from(retry.retries).unwrap_or(i32::MAX),
             retry_delay_ms: retry.delay.as_millis() as i64,
-            ..RunEvent::new(&run_id, if unit.skip { "skipped" } else { "fired" }, s.what.source(), s.what.label(), run_at, now_ms())
+            ..RunEvent::new(
+                &run_id,
+                if unit.skip { "skipped" } else { "fired" },
+                s.what.source(),
+                s.what.label(),
+                run_at,
+                now_ms(),
+            )
         };
         let event = RunEvent {
             run_id: run_id.clone(),
