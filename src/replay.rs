@@ -95,6 +95,46 @@ pub async fn run(g: &Global, a: ReplayArgs, metrics: Metrics, shutdown: Cancella
         return Ok(());
     }
     let records = range.len();
+    // Progress from the stage's records_in, drawn on a terminal only.
+    let bar = crate::runs::bar(
+        u64::try_from(records).unwrap_or(0),
+        "{spinner} {elapsed_precise} [{bar:40}] {pos}/{len} records replayed ({per_sec}, ETA {eta})",
+    )?;
+    let ticker = {
+        let (bar, metrics) = (bar.clone(), metrics.clone());
+        tokio::spawn(async move {
+            loop {
+                bar.set_position(metrics.get("records_in", &[("stage", stage)]));
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let result = replay_through(g, &a, stage, group, range, &topics, &metrics, shutdown).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    result?;
+    let elapsed = started.elapsed().unwrap_or_default().as_secs_f64();
+    println!(
+        "replayed {records} record(s) of {}: {} out, {} dead-lettered, {elapsed:.1} s",
+        a.topic,
+        metrics.get("records_out", &[("stage", stage)]),
+        metrics.get("dead_lettered", &[("stage", stage)]),
+    );
+    Ok(())
+}
+
+/// Run the stage over the range until it is done.
+#[allow(clippy::too_many_arguments)]
+async fn replay_through(
+    g: &Global,
+    a: &ReplayArgs,
+    stage: &'static str,
+    group: String,
+    range: replay::Range,
+    topics: &shopstream_core::Topics,
+    metrics: &Metrics,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     match stage {
         "transform" => {
             let pipeline = crate::config::PipelineConfig::load(g.config.as_deref())?;
@@ -106,7 +146,7 @@ pub async fn run(g: &Global, a: ReplayArgs, metrics: Metrics, shutdown: Cancella
                 cfg.concurrency = c;
             }
             cfg.replay = Some(range);
-            shopstream_transformers::stage::run(cfg, &g.endpoints(), &topics, metrics.clone(), shutdown).await?;
+            shopstream_transformers::stage::run(cfg, &g.endpoints(), topics, metrics.clone(), shutdown).await?;
         }
         _ => {
             let mut cfg = shopstream_loaders::clickhouse::LoadConfig::new(
@@ -115,15 +155,8 @@ pub async fn run(g: &Global, a: ReplayArgs, metrics: Metrics, shutdown: Cancella
             );
             cfg.group = group.clone();
             cfg.replay = Some(range);
-            shopstream_loaders::clickhouse::run(cfg, &g.endpoints(), &topics, metrics.clone(), shutdown).await?;
+            shopstream_loaders::clickhouse::run(cfg, &g.endpoints(), topics, metrics.clone(), shutdown).await?;
         }
     }
-    let elapsed = started.elapsed().unwrap_or_default().as_secs_f64();
-    println!(
-        "replayed {records} record(s) of {}: {} out, {} dead-lettered, {elapsed:.1} s",
-        a.topic,
-        metrics.get("records_out", &[("stage", stage)]),
-        metrics.get("dead_lettered", &[("stage", stage)]),
-    );
     Ok(())
 }

@@ -228,9 +228,10 @@ struct StageReport {
     advice: Advice,
 }
 
-pub async fn run(g: &Global, a: ScaleAdviceArgs) -> anyhow::Result<()> {
+/// Each stage with its consumer group and the topics it consumes.
+pub(crate) fn stage_groups(g: &Global) -> Vec<(&'static str, String, Vec<String>)> {
     let topics = g.topics();
-    let stages: Vec<(&'static str, String, Vec<String>)> = STAGES
+    STAGES
         .iter()
         .map(|&stage| {
             let ts: Vec<&str> = match stage {
@@ -240,7 +241,11 @@ pub async fn run(g: &Global, a: ScaleAdviceArgs) -> anyhow::Result<()> {
             };
             (stage, g.group(stage), ts.into_iter().map(str::to_string).collect())
         })
-        .collect();
+        .collect()
+}
+
+pub async fn run(g: &Global, a: ScaleAdviceArgs) -> anyhow::Result<()> {
+    let stages = stage_groups(g);
     let (brokers, sample, drain) = (g.brokers.clone(), Duration::from_secs(a.sample_secs), a.drain_secs);
     let reports = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<StageReport>> {
         let mut first = Vec::new();

@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::runs::{Finished, InFlight};
-use crate::scale_advice::{group_members, observe, read_positions, Reading};
+use crate::scale_advice::{group_members, observe, read_positions, stage_groups, Reading};
 use crate::Global;
 
 #[derive(Args)]
@@ -56,7 +56,6 @@ struct Snapshot {
 /// Stages, dead letters per stage, topic sizes.
 type KafkaLook = (Vec<Stage>, HashMap<&'static str, i64>, Vec<(String, i64)>);
 
-const STAGES: [&str; 3] = ["extract", "transform", "load"];
 const RECENT: u32 = 5;
 
 struct Looker {
@@ -69,17 +68,7 @@ struct Looker {
 impl Looker {
     fn new(g: &Global) -> Looker {
         let topics = g.topics();
-        let stages = STAGES
-            .iter()
-            .map(|&stage| {
-                let ts: Vec<&str> = match stage {
-                    "extract" => topics.crawl_topics().to_vec(),
-                    "transform" => topics.raw_topics().to_vec(),
-                    _ => topics.event_topics().to_vec(),
-                };
-                (stage, g.group(stage), ts.into_iter().map(str::to_string).collect())
-            })
-            .collect();
+        let stages = stage_groups(g);
         let dlq = vec![
             ("extract", topics.dlq_extract.clone()),
             ("transform", topics.dlq_transform.clone()),

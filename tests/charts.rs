@@ -4,12 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::TestEnv;
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use shopstream_core::Codec;
+use common::{produce, TestEnv};
 use shopstream_schemas::{PriceObserved, ProductObserved, TargetRankObserved, TrackingTarget};
 
 /// Colours of the chart's found points and not-found markers (src/chart.rs).
@@ -18,23 +13,6 @@ const MISSING: &str = "fill=\"#D03030\"";
 
 fn example<T: serde::de::DeserializeOwned>(text: &str) -> T {
     serde_json::from_str(text).expect("example")
-}
-
-fn produce<T: shopstream_schemas::Contract>(env: &TestEnv, topic: &str, events: &[T]) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let codec = Codec::new(&env.registry);
-        let producer: FutureProducer =
-            ClientConfig::new().set("bootstrap.servers", &env.brokers).create().expect("producer");
-        for e in events {
-            let bytes = codec.encode(topic, e).await.expect("encode");
-            producer
-                .send(FutureRecord::to(topic).key("k").payload(&bytes), Duration::from_secs(10))
-                .await
-                .map_err(|(e, _)| e)
-                .expect("produce");
-        }
-    });
 }
 
 fn load(env: &mut TestEnv) {

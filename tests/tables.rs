@@ -4,12 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::TestEnv;
-use rdkafka::config::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use shopstream_core::Codec;
+use common::{produce, TestEnv};
 use shopstream_schemas::{PriceObserved, ProductObserved, RankObserved};
 
 fn example<T: serde::de::DeserializeOwned>(text: &str) -> T {
@@ -19,23 +14,6 @@ fn example<T: serde::de::DeserializeOwned>(text: &str) -> T {
 /// 2026-11-30 23:59:00 and 2026-12-01 00:01:00 UTC, in ms.
 const BEFORE_MIDNIGHT: i64 = 1_796_083_140_000;
 const AFTER_MIDNIGHT: i64 = 1_796_083_260_000;
-
-fn produce<T: shopstream_schemas::Contract>(env: &TestEnv, topic: &str, events: &[T]) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let codec = Codec::new(&env.registry);
-        let producer: FutureProducer =
-            ClientConfig::new().set("bootstrap.servers", &env.brokers).create().expect("producer");
-        for e in events {
-            let bytes = codec.encode(topic, e).await.expect("encode");
-            producer
-                .send(FutureRecord::to(topic).key("k").payload(&bytes), Duration::from_secs(10))
-                .await
-                .map_err(|(e, _)| e)
-                .expect("produce");
-        }
-    });
-}
 
 fn load(env: &mut TestEnv) {
     let l = env.spawn(env.cmd(&["load", "--batch-rows", "2"]));

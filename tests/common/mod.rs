@@ -270,3 +270,23 @@ pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// Encode `events` through the registry and produce them to `topic` (key "k"), each acknowledged.
+pub fn produce<T: shopstream_schemas::Contract>(env: &TestEnv, topic: &str, events: &[T]) {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let codec = shopstream_core::Codec::new(&env.registry);
+        let producer: FutureProducer =
+            ClientConfig::new().set("bootstrap.servers", &env.brokers).create().expect("producer");
+        for e in events {
+            let bytes = codec.encode(topic, e).await.expect("encode");
+            producer
+                .send(FutureRecord::to(topic).key("k").payload(&bytes), Duration::from_secs(10))
+                .await
+                .map_err(|(e, _)| e)
+                .expect("produce");
+        }
+    });
+}
