@@ -1,6 +1,6 @@
 //! Health of a stage other than the loader (issue 7): an extractor whose schema registry is unreachable
 //! says so on /health (critical, with the reason) and as `shopstream_health{component="registry"} 2`,
-//! and is healthy again once the registry answers.
+//! and is healthy again once the registry answers. Its group's lag is exported per topic and partition.
 
 mod common;
 
@@ -25,7 +25,9 @@ fn an_extractor_reports_an_unreachable_registry_as_critical_until_it_answers() {
     let registry_port = free_port();
     let metrics_port = free_port();
     let mut extract = env.cmd(&["extract", "--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
-    extract.env("SHOPSTREAM_SCHEMA_REGISTRY_URL", format!("http://127.0.0.1:{registry_port}"));
+    extract
+        .env("SHOPSTREAM_SCHEMA_REGISTRY_URL", format!("http://127.0.0.1:{registry_port}"))
+        .env("SHOPSTREAM_GROUP_CHECK_SECS", "1");
     let x = env.spawn(extract);
     eventually("the metrics endpoint", Duration::from_secs(60), || {
         TcpStream::connect(("127.0.0.1", metrics_port)).is_ok()
@@ -62,6 +64,16 @@ fn an_extractor_reports_an_unreachable_registry_as_critical_until_it_answers() {
     // The waiting request went through once the registry answered.
     eventually("the page fetched", Duration::from_secs(60), || {
         blocking_get_text(&metrics).contains("shopstream_records_out{stage=\"extract\",outcome=\"ok\"} 1")
+    });
+    // Lag per topic and per partition (both partitions of the request topic, caught up).
+    let topic = format!("{}crawl.requests.normal", env.topic_prefix());
+    eventually("lag per partition", Duration::from_secs(60), || {
+        let m = blocking_get_text(&metrics);
+        (0..2).all(|p| {
+            m.contains(&format!(
+                "shopstream_consumer_partition_lag{{stage=\"extract\",topic=\"{topic}\",partition=\"{p}\"}} 0"
+            ))
+        }) && m.contains(&format!("shopstream_consumer_lag{{stage=\"extract\",topic=\"{topic}\"}} 0"))
     });
     env.stop(x);
 }

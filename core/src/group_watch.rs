@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::kafka::{group_lag, TrackedConsumer};
+use crate::kafka::{group_partition_lag, TrackedConsumer};
 use crate::metrics::{Health, Metrics};
 
 /// How often the group is checked: `SHOPSTREAM_GROUP_CHECK_SECS` (default 10 s; tests use 1).
@@ -65,7 +65,7 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
             let (b, group, topics) = (consumer.brokers.clone(), consumer.group.clone(), consumer.topics.clone());
             let lag = tokio::task::spawn_blocking(move || {
                 let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-                group_lag(&b, &group, &refs)
+                group_partition_lag(&b, &group, &refs)
             })
             .await;
             let lag = match lag {
@@ -99,7 +99,17 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
             );
             last_counts = (seen, dead);
             metrics.set_health(load_component(stage), h, reason);
-            for (topic, n) in &lag {
+            let mut per_topic: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+            for ((topic, partition), n) in &lag {
+                *per_topic.entry(topic).or_default() += n;
+                let partition = partition.to_string();
+                metrics.set(
+                    "consumer_partition_lag",
+                    &[("stage", stage), ("topic", topic), ("partition", &partition)],
+                    *n,
+                );
+            }
+            for (topic, n) in &per_topic {
                 metrics.set("consumer_lag", &[("stage", stage), ("topic", topic)], *n);
             }
             let assigned = consumer.assigned();

@@ -402,6 +402,15 @@ async fn check_retention(brokers: &str, topics: &[&str]) -> Result<()> {
 /// Lag of `group` on `topics`: per topic, the records between its committed offsets and the ends.
 /// A partition the group never committed counts from its start.
 pub fn group_lag(brokers: &str, group: &str, topics: &[&str]) -> Result<HashMap<String, i64>> {
+    let mut lag: HashMap<String, i64> = HashMap::new();
+    for ((topic, _), n) in group_partition_lag(brokers, group, topics)? {
+        *lag.entry(topic).or_default() += n;
+    }
+    Ok(lag)
+}
+
+/// Lag of `group` per (topic, partition), counted as [`group_lag`] does.
+pub fn group_partition_lag(brokers: &str, group: &str, topics: &[&str]) -> Result<HashMap<(String, i32), i64>> {
     let consumer: BaseConsumer =
         client_config(brokers)?.set("group.id", group).set("enable.auto.commit", "false").create()?;
     let timeout = Duration::from_secs(10);
@@ -418,14 +427,15 @@ pub fn group_lag(brokers: &str, group: &str, topics: &[&str]) -> Result<HashMap<
         }
     }
     let committed = consumer.committed_offsets(tpl, timeout)?;
-    let mut lag: HashMap<String, i64> = HashMap::new();
+    let mut lag = HashMap::new();
     for el in committed.elements() {
-        let Some(&(low, high)) = ends.get(&(el.topic().to_string(), el.partition())) else { continue };
+        let key = (el.topic().to_string(), el.partition());
+        let Some(&(low, high)) = ends.get(&key) else { continue };
         let pos = match el.offset() {
             Offset::Offset(o) => o,
             _ => low,
         };
-        *lag.entry(el.topic().to_string()).or_default() += (high - pos).max(0);
+        lag.insert(key, (high - pos).max(0));
     }
     Ok(lag)
 }
