@@ -192,6 +192,9 @@ fn a_run_retries_its_failures_and_writes_one_summary_that_reconciles() {
     assert_eq!(status["runs_in_flight"].as_array().map(Vec::len), Some(0), "{status}");
     assert!(status["runs_error"].is_null(), "{status}");
 
+    // On a terminal (a pseudo-terminal from util-linux `script`), `status` is a live view that q quits.
+    live_status(&env);
+
     // A run that cannot settle (its only page never answers) is summarized at its timeout.
     let silent = format!("{}/catalogue/slow_2/index.html", silent_server());
     let (ok, stdout, _) =
@@ -199,4 +202,37 @@ fn a_run_retries_its_failures_and_writes_one_summary_that_reconciles() {
     assert!(!ok, "a timed-out run exits 1: {stdout}");
     assert!(stdout.contains("run run-2: timed_out total=1 ok=0 not_modified=0 failed=1 "), "{stdout}");
     env.stop(p);
+}
+
+/// `shopstream status` under a pseudo-terminal: it redraws (at least twice) and quits on `q`.
+fn live_status(env: &TestEnv) {
+    let typescript = env.dir.path().join("status.typescript");
+    let bin = env!("CARGO_BIN_EXE_shopstream");
+    let cmd = env.cmd(&[]);
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qfc", &format!("{bin} status --interval-secs 1"), typescript.to_str().expect("path")])
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))))
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null());
+    let mut child = script.spawn().expect("util-linux script");
+    let views = || std::fs::read_to_string(&typescript).unwrap_or_default().matches("shopstream status at").count();
+    common::eventually("two live views", std::time::Duration::from_secs(60), || views() >= 2);
+    child.stdin.as_mut().expect("stdin").write_all(b"q").expect("press q");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "status did not quit on q");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(status.success(), "status exited with {status}");
+    let text = std::fs::read_to_string(&typescript).expect("typescript");
+    assert!(text.contains("latest runs:") && text.contains("run-1"), "{text}");
+    assert!(
+        text.contains("\u{1b}[?1049h") && text.contains("\u{1b}[?1049l"),
+        "the alternate screen is entered and left"
+    );
 }
