@@ -41,7 +41,7 @@ pub struct WatchConfig {
     pub tick: Duration,
     /// A settled run's rows must stay unchanged this long before its summary is written.
     pub settle: Duration,
-    /// A run whose fetches and rows have not changed this long, with no retry pending, is summarized even
+    /// A run whose settled URLs have not changed this long, with no retry pending, is summarized even
     /// when fewer URLs settled than its requests counted: the rest were duplicates that another extractor
     /// process had fetched already (crawl memory is per process), or links to a page of the run that was
     /// enqueued before that page was fetched.
@@ -75,8 +75,8 @@ struct Run {
     retried: HashMap<String, u32>,
     /// Rows counted at the last look, and since when they are unchanged.
     rows: Option<(i64, Instant)>,
-    /// Settled URLs and rows at the last look, and since when they are unchanged.
-    progress: Option<((i64, i64), Instant)>,
+    /// Settled URLs at the last look, and since when they are unchanged.
+    progress: Option<(i64, Instant)>,
 }
 
 #[derive(Debug, Clone)]
@@ -361,8 +361,8 @@ impl Watcher {
         let mut fetched = all_fired && settled.urls >= total && pending == 0;
         let timeout_ms = if run.timeout_ms > 0 { run.timeout_ms } else { ctx.cfg.default_timeout.as_millis() as i64 };
         let timed_out = now - run.started_at > timeout_ms;
-        let rows = rows(ctx.sql, id).await?;
-        let progress = (settled.urls, rows);
+        // Quiet = no new settled URL for a while (counting rows here would scan the tables every tick).
+        let progress = settled.urls;
         let quiet_for = match run.progress {
             Some((p, since)) if p == progress => since.elapsed(),
             _ => {
@@ -384,6 +384,7 @@ impl Watcher {
             run.rows = None;
             return Ok(());
         }
+        let rows = rows(ctx.sql, id).await?;
         if !timed_out {
             match run.rows {
                 Some((n, since)) if n == rows && since.elapsed() >= ctx.cfg.settle => {}
