@@ -4,16 +4,12 @@
 
 mod common;
 
-use common::{produce, TestEnv};
-use shopstream_schemas::{PriceObserved, ProductObserved, TargetRankObserved, TrackingTarget};
+use common::{example, produce, TestEnv};
+use shopstream_schemas::{ProductObserved, TargetRankObserved, TrackingTarget};
 
 /// Colours of the chart's found points and not-found markers (src/chart.rs).
 const LINE: &str = "fill=\"#1F5FAF\"";
 const MISSING: &str = "fill=\"#D03030\"";
-
-fn example<T: serde::de::DeserializeOwned>(text: &str) -> T {
-    serde_json::from_str(text).expect("example")
-}
 
 fn load(env: &mut TestEnv) {
     let l = env.spawn(env.cmd(&["load", "--batch-rows", "7"]));
@@ -50,18 +46,9 @@ fn report_lists_price_changes_and_drops_and_chart_price_draws_the_history() {
     let mut env = TestEnv::new("price_report", "[sources]\n");
     let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
     env.run_ok(&["topics"]);
-    let price: PriceObserved = example(include_str!("../schemas/examples/price_observed.json"));
     let now = shopstream_core::now_ms();
     let hour = 3_600_000;
-    let at = |product: &str, crawl: &str, minor: i64, ago: i64| {
-        let mut p = price.clone();
-        p.event_id = format!("{product}-{crawl}");
-        p.product_id = product.into();
-        p.provenance.crawl_id = crawl.into();
-        p.provenance.fetched_at = now - ago;
-        p.price_minor = minor;
-        p
-    };
+    let at = |product: &str, crawl: &str, minor: i64, ago: i64| common::price_at(product, crawl, minor, now - ago);
     // a: 10.00, 10.00, 8.00 (two days ago), 9.00 (two hours ago); b: 20.00 → 10.00 an hour ago;
     // c: 5.00 → 1.00 more than a week ago; d: never changes.
     let events = [

@@ -4,12 +4,8 @@
 
 mod common;
 
-use common::{produce, TestEnv};
+use common::{example, produce, TestEnv};
 use shopstream_schemas::{PriceObserved, ProductObserved, RankObserved};
-
-fn example<T: serde::de::DeserializeOwned>(text: &str) -> T {
-    serde_json::from_str(text).expect("example")
-}
 
 /// 2026-11-30 23:59:00 and 2026-12-01 00:01:00 UTC, in ms.
 const BEFORE_MIDNIGHT: i64 = 1_796_083_140_000;
@@ -120,20 +116,11 @@ fn price_changes_and_biggest_drops_follow_each_product_in_time() {
     let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
     let db = env.database.clone();
     env.run_ok(&["topics"]);
-    let price: PriceObserved = example(include_str!("../schemas/examples/price_observed.json"));
     let now = shopstream_core::now_ms();
     let hour = 3_600_000;
     // Four crawls of one product: 10.00, 10.00, 8.00 (two days ago), 9.00 (an hour ago); a second
     // product that drops 50 % an hour ago; one older than a week.
-    let at = |product: &str, crawl: &str, minor: i64, ago: i64| {
-        let mut p = price.clone();
-        p.event_id = format!("{product}-{crawl}");
-        p.product_id = product.into();
-        p.provenance.crawl_id = crawl.into();
-        p.provenance.fetched_at = now - ago;
-        p.price_minor = minor;
-        p
-    };
+    let at = |product: &str, crawl: &str, minor: i64, ago: i64| common::price_at(product, crawl, minor, now - ago);
     let events = [
         at("a", "c1", 1000, 90 * hour),
         at("a", "c2", 1000, 70 * hour),

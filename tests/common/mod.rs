@@ -290,3 +290,19 @@ pub fn produce<T: shopstream_schemas::Contract>(env: &TestEnv, topic: &str, even
         }
     });
 }
+
+/// A schema's example event (schemas/examples/*.json), to vary in a test.
+pub fn example<T: serde::de::DeserializeOwned>(text: &str) -> T {
+    serde_json::from_str(text).expect("example")
+}
+
+/// The example price observation of `product` in crawl `crawl`: `minor` units fetched at `fetched_at` (ms).
+pub fn price_at(product: &str, crawl: &str, minor: i64, fetched_at: i64) -> shopstream_schemas::PriceObserved {
+    let mut p: shopstream_schemas::PriceObserved = example(include_str!("../../schemas/examples/price_observed.json"));
+    p.event_id = format!("{product}-{crawl}");
+    p.product_id = product.into();
+    p.provenance.crawl_id = crawl.into();
+    p.provenance.fetched_at = fetched_at;
+    p.price_minor = minor;
+    p
+}
