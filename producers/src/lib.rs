@@ -39,11 +39,12 @@ impl CrawlPlan {
     /// The requests, validated (every URL parses as http(s) and the priority is known).
     pub fn requests(&self, topics: &Topics) -> Result<Vec<(String, String, CrawlRequest)>, ProduceError> {
         let topic = topics.crawl_for(&self.priority).ok_or_else(|| ProduceError::Priority(self.priority.clone()))?;
-        // A URL given twice is one request (the extractor would fetch it once per crawl anyway).
+        // A URL given twice (as parsed: `http://a.example` is `http://a.example/`) is one request; the
+        // extractor would fetch it once per crawl anyway, and the run's summary counts requests.
         let mut seen = std::collections::HashSet::new();
-        self.urls
+        let requests: Result<Vec<_>, ProduceError> = self
+            .urls
             .iter()
-            .filter(|u| seen.insert(u.trim().to_string()))
             .map(|u| {
                 let url = Url::parse(u.trim())
                     .map_err(|e| ProduceError::InvalidUrl { url: u.clone(), reason: e.to_string() })?;
@@ -64,7 +65,8 @@ impl CrawlPlan {
                 };
                 Ok((topic.to_string(), host, req))
             })
-            .collect()
+            .collect();
+        Ok(requests?.into_iter().filter(|(_, _, r)| seen.insert(r.url.clone())).collect())
     }
 }
 
@@ -136,5 +138,19 @@ mod tests {
         assert!(bad.requests(&Topics::default()).is_err());
         let bad = CrawlPlan { priority: "urgent".into(), ..plan };
         assert!(matches!(bad.requests(&Topics::default()), Err(ProduceError::Priority(_))));
+    }
+
+    #[test]
+    fn a_url_given_twice_is_one_request() {
+        let plan = CrawlPlan {
+            crawl_id: "c".into(),
+            source: "books".into(),
+            priority: "normal".into(),
+            kind: "seed".into(),
+            urls: vec!["http://a.test".into(), " http://a.test/ ".into(), "http://a.test/x".into()],
+        };
+        let urls: Vec<String> =
+            plan.requests(&Topics::default()).expect("valid").into_iter().map(|r| r.2.url).collect();
+        assert_eq!(urls, ["http://a.test/", "http://a.test/x"]);
     }
 }
