@@ -643,15 +643,22 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
     let mut most = 0i64;
     loop {
         let mut total = 0i64;
+        // Where the lag sits ("group topic[partition]=n"), named when the wait times out.
+        let mut lagging: Vec<String> = Vec::new();
         for (group, ts) in &groups {
-            let (brokers, group, ts) =
+            let (brokers, group_id, ts) =
                 (g.brokers.clone(), group.clone(), ts.iter().map(|s| s.to_string()).collect::<Vec<_>>());
             let lag = tokio::task::spawn_blocking(move || {
                 let refs: Vec<&str> = ts.iter().map(String::as_str).collect();
-                shopstream_core::kafka::group_lag(&brokers, &group, &refs)
+                shopstream_core::kafka::group_partition_lag(&brokers, &group_id, &refs)
             })
             .await??;
-            total += lag.values().sum::<i64>();
+            let mut parts: Vec<_> = lag.into_iter().filter(|(_, n)| *n > 0).collect();
+            parts.sort();
+            for ((topic, partition), n) in parts {
+                total += n;
+                lagging.push(format!("{group} {topic}[{partition}]={n}"));
+            }
         }
         most = most.max(total);
         bar.set_length(u64::try_from(most).unwrap_or(0));
@@ -670,7 +677,7 @@ async fn wait_idle(g: &Global, a: WaitIdleArgs) -> anyhow::Result<()> {
         }
         if start.elapsed() > Duration::from_secs(a.timeout_secs) {
             bar.abandon();
-            anyhow::bail!("still {total} record(s) of lag after {}s", a.timeout_secs);
+            anyhow::bail!("still {total} record(s) of lag after {}s: {}", a.timeout_secs, lagging.join(", "));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

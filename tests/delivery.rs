@@ -23,10 +23,22 @@ fn small_crawl(name: &str) -> (TestEnv, tokio_util::sync::CancellationToken) {
     env.run_ok(&["crawl", "--seed", &format!("{base}/index.html"), "--crawl-id", "small"]);
     let out =
         env.cmd(&["wait-idle", "--stages", "extract,transform", "--timeout-secs", "300"]).output().expect("wait-idle");
-    assert!(out.status.success(), "extract/transform did not finish: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "extract/transform did not finish: {}\n--- extract log:\n{}\n--- transform log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        tail(&env.child_log(e), 60),
+        tail(&env.child_log(t), 60)
+    );
     env.stop(e);
     env.stop(t);
     (env, sandbox)
+}
+
+/// The last `n` lines of a log.
+fn tail(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 fn loader_killed_at(failpoint: &str) {

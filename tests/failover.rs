@@ -121,6 +121,50 @@ fn a_member_that_owns_nothing_while_its_group_has_lag_says_so() {
     }
 }
 
+#[test]
+fn a_member_that_owns_nothing_while_its_group_does_not_progress_joins_again() {
+    // Fetches slower than the rejoin delay: the group's lag cannot go down in time, so the member that
+    // owns nothing leaves and joins the group again, and says so in its log and /metrics.
+    let faults = shopstream_sandbox::Faults { latency_ms: 15_000, ..Default::default() };
+    let (base, _sandbox) = start_sandbox_with(0, faults);
+    let mut env = TestEnv::new("rejoin", &books_config());
+    env.run_ok(&["topics"]);
+    let urls: Vec<String> = (1..=40).map(|i| format!("{base}/catalogue/page-{i}.html")).collect();
+    let urls_file = env.dir.path().join("urls.txt");
+    std::fs::write(&urls_file, urls.join("\n")).expect("urls");
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut members = Vec::new();
+    for port in &ports {
+        let mut c = env.cmd(&["extract"]);
+        c.env("SHOPSTREAM_METRICS_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SHOPSTREAM_GROUP_CHECK_SECS", "1")
+            .env("SHOPSTREAM_REJOIN_AFTER_SECS", "3");
+        members.push(env.spawn(c));
+    }
+    env.run_ok(&[
+        "crawl",
+        "--source",
+        "books",
+        "--crawl-id",
+        "stuck",
+        "--urls-file",
+        urls_file.to_str().expect("path"),
+    ]);
+
+    let mut rejoined = None;
+    eventually("a member that owns nothing to join the group again", Duration::from_secs(90), || {
+        rejoined = members.iter().copied().find(|m| env.child_log(*m).contains("joins the group again"));
+        rejoined.is_some()
+    });
+    let m = rejoined.expect("a member");
+    let port = ports[members.iter().position(|x| *x == m).expect("index")];
+    let metrics = common::reqwest::blocking_get_text(&format!("http://127.0.0.1:{port}/metrics"));
+    assert!(metrics.contains("shopstream_group_rejoins{stage=\"extract\"}"), "{metrics}");
+    for m in members {
+        env.kill9(m);
+    }
+}
+
 fn books_config() -> String {
     "[sources.books]\nparser = { type = \"books_toscrape\" }\ndefault_currency = \"GBP\"\n\n\
      [sources.books.fetch]\nallow_private_network = true\nper_host_concurrency = 1\n"

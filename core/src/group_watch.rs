@@ -48,12 +48,30 @@ pub fn judge(assigned: i64, lag: i64, idle_checks: u32) -> Verdict {
 /// Checks raised before the member is reported (one check can fall inside a rebalance).
 const CHECKS_BEFORE_REPORTING: u32 = 2;
 
+/// How long a member may own nothing while its group's lag does not go down before it leaves and joins
+/// the group again: `SHOPSTREAM_REJOIN_AFTER_SECS` (default 60 s).
+pub fn rejoin_after() -> Duration {
+    let secs = std::env::var("SHOPSTREAM_REJOIN_AFTER_SECS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(60.0);
+    Duration::from_secs_f64(secs.clamp(1.0, 86_400.0))
+}
+
+/// The pure decision to rejoin: idle with lag for at least `after`, and the group made no progress
+/// meanwhile (its lag now is not below the lag when the member became idle). While the lag goes down,
+/// other members are working and this one is only spare (more members than partitions): a rejoin would
+/// disturb them for nothing.
+pub fn should_rejoin(idle_for: Duration, after: Duration, lag_when_idle: i64, lag_now: i64) -> bool {
+    idle_for >= after && lag_now > 0 && lag_now >= lag_when_idle
+}
+
 /// Spawn the watcher of `consumer`'s group; it stops with `shutdown`.
 pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metrics, shutdown: CancellationToken) {
     let interval = check_interval();
     tokio::spawn(async move {
         let mut idle_checks = 0u32;
         let mut idle_since: Option<Instant> = None;
+        // The group's lag when this member was first seen idle (the baseline for progress).
+        let mut lag_when_idle = 0i64;
+        let rejoin_after = rejoin_after();
         let mut broker_failures = 0u32;
         let mut last_counts = (0u64, 0u64);
         let thresholds = Thresholds::from_env();
@@ -127,7 +145,27 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
                 }
                 Verdict::IdleWithLag { lag, for_checks } => {
                     idle_checks = for_checks;
-                    let since = *idle_since.get_or_insert_with(Instant::now);
+                    let since = *idle_since.get_or_insert_with(|| {
+                        lag_when_idle = lag;
+                        Instant::now()
+                    });
+                    if should_rejoin(since.elapsed(), rejoin_after, lag_when_idle, lag) {
+                        // The broker left this member out of a group that does not progress (a wedged
+                        // group, or a join that never completed): leave and join again.
+                        tracing::warn!(
+                            stage,
+                            group = %consumer.group,
+                            lag,
+                            idle_secs = since.elapsed().as_secs(),
+                            "This member owned nothing while its group's lag did not go down: it joins the group again."
+                        );
+                        metrics.add("group_rejoins", &[("stage", stage)], 1);
+                        if let Err(e) = consumer.rejoin() {
+                            tracing::warn!(stage, error = %e, "Joining the group again failed.");
+                        }
+                        idle_since = Some(Instant::now());
+                        lag_when_idle = lag;
+                    }
                     if for_checks >= CHECKS_BEFORE_REPORTING {
                         let reason = format!(
                             "this member of group {} owns no partitions while the group has {lag} record(s) of lag (for {} s)",
@@ -230,5 +268,15 @@ mod tests {
         assert_eq!(judge(0, 0, 5), Verdict::Fine, "nothing to do");
         assert_eq!(judge(0, 7, 0), Verdict::IdleWithLag { lag: 7, for_checks: 1 });
         assert_eq!(judge(0, 7, 1), Verdict::IdleWithLag { lag: 7, for_checks: 2 });
+    }
+
+    #[test]
+    fn a_member_rejoins_only_when_it_was_idle_long_and_the_group_did_not_progress() {
+        let after = Duration::from_secs(60);
+        assert!(should_rejoin(Duration::from_secs(61), after, 16, 16), "stuck");
+        assert!(should_rejoin(Duration::from_secs(61), after, 16, 20), "stuck while more arrives");
+        assert!(!should_rejoin(Duration::from_secs(59), after, 16, 16), "not long enough");
+        assert!(!should_rejoin(Duration::from_secs(600), after, 16, 3), "others are working it off");
+        assert!(!should_rejoin(Duration::from_secs(600), after, 16, 0), "nothing left");
     }
 }

@@ -166,6 +166,19 @@ impl ConsumerContext for TrackingContext {
             Rebalance::Error(e) => tracing::warn!(group = %self.group, error = %e, "Rebalance failed."),
         }
     }
+
+    /// Auto commits report here; a failed one would otherwise leave the group's position behind in silence.
+    fn commit_callback(&self, result: rdkafka::error::KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => tracing::warn!(
+                group = %self.group,
+                partitions = offsets.count(),
+                error = %e,
+                "An offset commit failed; the stored positions are committed again with the next one."
+            ),
+        }
+    }
 }
 
 /// A millisecond setting from the environment (tests shorten the group timeouts), else the default.
@@ -274,6 +287,15 @@ impl TrackedConsumer {
         } else {
             self.consumer.resume(&assignment)?;
         }
+        Ok(())
+    }
+
+    /// Leave the group and join it again (the subscription is unchanged): a revoke, then a fresh
+    /// assignment from the group's coordinator.
+    pub fn rejoin(&self) -> Result<()> {
+        self.consumer.unsubscribe();
+        let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
+        self.consumer.subscribe(&topics)?;
         Ok(())
     }
 
