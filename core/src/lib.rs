@@ -4,6 +4,7 @@
 //!
 //! Stage crates depend on this crate and on `shopstream-schemas`, never on each other.
 
+pub mod api;
 pub mod attributes;
 pub mod codec;
 pub mod dlq;

@@ -26,6 +26,11 @@ pub struct Topics {
     pub prices: String,
     pub ranks: String,
     pub fetches: String,
+    /// Seller-side API events: orders (with their lines), reviews, customer inquiries, settlements.
+    pub orders: String,
+    pub reviews: String,
+    pub inquiries: String,
+    pub settlements: String,
     /// Pages of tracked targets' rank crawls (TargetRankObserved).
     pub targets: String,
     /// Tracking targets, compacted: the latest record per target is its state.
@@ -61,6 +66,10 @@ impl Topics {
             prices: t("events.prices"),
             ranks: t("events.ranks"),
             fetches: t("events.fetches"),
+            orders: t("events.orders"),
+            reviews: t("events.reviews"),
+            inquiries: t("events.inquiries"),
+            settlements: t("events.settlements"),
             targets: t("events.targets"),
             tracking: t("tracking.targets"),
             runs: t("events.runs"),
@@ -91,8 +100,20 @@ impl Topics {
     }
 
     /// What the loader consumes.
-    pub fn event_topics(&self) -> [&str; 7] {
-        [&self.products, &self.prices, &self.ranks, &self.fetches, &self.targets, &self.tracking, &self.runs]
+    pub fn event_topics(&self) -> [&str; 11] {
+        [
+            &self.products,
+            &self.prices,
+            &self.ranks,
+            &self.fetches,
+            &self.targets,
+            &self.tracking,
+            &self.runs,
+            &self.orders,
+            &self.reviews,
+            &self.inquiries,
+            &self.settlements,
+        ]
     }
 
     /// Topics whose records are states keyed by id (the latest per key counts): compacted.

@@ -291,6 +291,94 @@ impl RunEvent {
 }
 contract!(RunEvent, "run_event.avsc", "io.shopstream.v1.RunEvent");
 
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub line_id: String,
+    pub product_id: Option<String>,
+    pub option_id: Option<String>,
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: Option<i64>,
+    pub total_minor: Option<i64>,
+    pub status: Option<String>,
+}
+
+/// An order as a marketplace reported it at one moment (seller-side API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub account: String,
+    pub order_id: String,
+    pub status: String,
+    pub raw_status: String,
+    pub currency: Option<String>,
+    pub total_minor: Option<i64>,
+    pub ordered_at: Option<i64>,
+    pub paid_at: Option<i64>,
+    pub changed_at: i64,
+    pub buyer_ref: Option<String>,
+    pub mapper: String,
+    pub lines: Vec<OrderLine>,
+}
+contract!(OrderObserved, "order_observed.avsc", "io.shopstream.v1.OrderObserved");
+
+/// One product review (seller-side API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub account: String,
+    pub review_id: String,
+    pub product_id: Option<String>,
+    pub rating: f64,
+    pub rating_raw: f64,
+    pub rating_scale: f64,
+    pub text: String,
+    pub author_ref: Option<String>,
+    pub created_at: i64,
+    pub mapper: String,
+}
+contract!(ReviewObserved, "review_observed.avsc", "io.shopstream.v1.ReviewObserved");
+
+/// One customer inquiry and its answer (seller-side API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InquiryObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub account: String,
+    pub inquiry_id: String,
+    pub product_id: Option<String>,
+    pub order_id: Option<String>,
+    pub question: String,
+    pub answer: Option<String>,
+    pub status: String,
+    pub asked_at: i64,
+    pub answered_at: Option<i64>,
+    pub mapper: String,
+}
+contract!(InquiryObserved, "inquiry_observed.avsc", "io.shopstream.v1.InquiryObserved");
+
+/// One settlement (payout) period (seller-side API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettlementObserved {
+    pub event_id: String,
+    pub provenance: Provenance,
+    pub account: String,
+    pub settlement_id: String,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub currency: String,
+    pub gross_minor: i64,
+    pub fees_minor: i64,
+    pub net_minor: i64,
+    pub status: Option<String>,
+    pub mapper: String,
+}
+contract!(SettlementObserved, "settlement_observed.avsc", "io.shopstream.v1.SettlementObserved");
+
 /// A record a stage could not process, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -520,11 +608,15 @@ mod tests {
                 "target_rank_observed" => check_example::<TargetRankObserved>(json),
                 "tracking_target" => check_example::<TrackingTarget>(json),
                 "run_event" => check_example::<RunEvent>(json),
+                "order_observed" => check_example::<OrderObserved>(json),
+                "review_observed" => check_example::<ReviewObserved>(json),
+                "inquiry_observed" => check_example::<InquiryObserved>(json),
+                "settlement_observed" => check_example::<SettlementObserved>(json),
                 other => panic!("example {other} has no contract"),
             }
             seen += 1;
         }
-        assert_eq!(seen, 10, "one example per schema");
+        assert_eq!(seen, 14, "one example per schema");
     }
 
     fn check_example<T: Contract + PartialEq + std::fmt::Debug>(json: serde_json::Value) {
