@@ -11,6 +11,7 @@ mod facts;
 mod generic;
 mod json_lines;
 mod rules;
+pub mod seller;
 
 pub use facts::{Parsed, PriceFact, ProductFact, RankFact};
 pub use json_lines::facts_to_json_lines;
