@@ -1,5 +1,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::seller::SellerConfig;
 use crate::SandboxError;
 
 /// The port `shopstream sandbox` listens on unless told otherwise.
@@ -17,6 +18,8 @@ pub struct SandboxConfig {
     pub copies: u32,
     /// Faults to inject; the default injects none (but still answers `If-None-Match` with 304).
     pub faults: Faults,
+    /// The simulated seller center under `/seller/` (its own auth, paging and rate limits; faults do not apply).
+    pub seller: SellerConfig,
 }
 
 impl Default for SandboxConfig {
@@ -25,6 +28,7 @@ impl Default for SandboxConfig {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
             copies: 0,
             faults: Faults::default(),
+            seller: SellerConfig::default(),
         }
     }
 }
@@ -112,6 +116,7 @@ impl SandboxConfig {
                 ));
             }
         }
+        problems.extend(self.seller.problems());
         if problems.is_empty() {
             Ok(())
         } else {

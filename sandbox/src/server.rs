@@ -11,6 +11,7 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::seller::{Seller, SellerStats};
 use crate::snapshot::{try_snapshot, Snapshot};
 use crate::{SandboxConfig, SandboxError};
 
@@ -24,6 +25,7 @@ pub struct Sandbox {
     listener: TcpListener,
     local_addr: SocketAddr,
     shared: Arc<Shared>,
+    seller: Arc<Seller>,
 }
 
 #[derive(Debug)]
@@ -113,9 +115,12 @@ impl Sandbox {
             .map_err(|source| SandboxError::Bind { addr: config.listen, source })?;
         let local_addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: config.listen, source })?;
         let robots = robots_txt(&config.faults.robots_disallow);
+        let anchor_ms = config.seller.anchor_ms.unwrap_or_else(crate::seller::now_ms);
+        let seller = Arc::new(Seller::new(config.seller.clone(), anchor_ms, local_addr));
         Ok(Sandbox {
             listener,
             local_addr,
+            seller,
             shared: Arc::new(Shared {
                 config,
                 snapshot,
@@ -147,6 +152,27 @@ impl Sandbox {
         Arc::clone(&self.shared.stats)
     }
 
+    /// The seller center (`/seller/`): its anchor, statistics and ground truth; take the handle before
+    /// [`Sandbox::run`] consumes the server.
+    pub fn seller(&self) -> Arc<Seller> {
+        Arc::clone(&self.seller)
+    }
+
+    /// The end of the seller center's order history (Unix ms), fixed at bind.
+    pub fn seller_anchor_ms(&self) -> i64 {
+        self.seller.anchor_ms()
+    }
+
+    /// What the seller endpoints answered so far.
+    pub fn seller_stats(&self) -> SellerStats {
+        self.seller.stats()
+    }
+
+    /// Base URL of the seller center, e.g. `http://127.0.0.1:8000/seller/`.
+    pub fn seller_url(&self) -> String {
+        format!("http://{}/seller/", self.local_addr)
+    }
+
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), SandboxError> {
         let config = &self.shared.config;
@@ -157,7 +183,16 @@ impl Sandbox {
             "The sandbox is serving Books to Scrape ({} pages per shop).",
             self.shared.snapshot.len()
         );
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&self.shared));
+        tracing::info!(
+            url = %self.seller_url(),
+            accounts = config.seller.accounts,
+            anchor_ms = self.seller.anchor_ms(),
+            "The sandbox is serving the seller center."
+        );
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&self.shared))
+            .merge(crate::seller::router(Arc::clone(&self.seller)));
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

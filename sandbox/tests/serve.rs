@@ -18,7 +18,12 @@ struct Running {
 
 impl Running {
     async fn start(copies: u32, faults: Faults) -> Running {
-        let config = SandboxConfig { listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), copies, faults };
+        let config = SandboxConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            copies,
+            faults,
+            ..SandboxConfig::default()
+        };
         let sandbox = Sandbox::bind(config).await.expect("bind");
         assert_ne!(sandbox.local_addr().port(), 0);
         let base = sandbox.url();
