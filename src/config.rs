@@ -62,6 +62,16 @@ pub struct SourceConfig {
     /// How the source's tracking targets are crawled.
     #[serde(default)]
     pub track: Option<TrackConfig>,
+    /// `site` (pages, the default) or `api` (a seller API: endpoints, auth, paging; `shopstream collect`).
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// The seller API of a `kind = "api"` source.
+    #[serde(default)]
+    pub api: Option<shopstream_core::api::ApiConfig>,
+}
+
+fn default_kind() -> String {
+    "site".into()
 }
 
 impl PipelineConfig {
@@ -91,6 +101,13 @@ impl PipelineConfig {
                 if let Err(e) = t.validate() {
                     problems.push(format!("sources.{name}.track: {e}"));
                 }
+            }
+            match (source.kind.as_str(), &source.api) {
+                ("api", Some(api)) => problems.extend(api.validate(&format!("sources.{name}.api"))),
+                ("api", None) => problems.push(format!("sources.{name}: kind = \"api\" needs an [api] section")),
+                ("site", None) => {}
+                ("site", Some(_)) => problems.push(format!("sources.{name}.api: only for kind = \"api\"")),
+                (k, _) => problems.push(format!("sources.{name}.kind = {k:?}: site or api")),
             }
             for seed in &source.seeds {
                 if url::Url::parse(seed).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
@@ -164,6 +181,11 @@ impl PipelineConfig {
         self.sources.iter().map(|(k, v)| (k.clone(), v.fetch.clone())).collect()
     }
 
+    /// The `[api]` sections of the seller-API sources.
+    pub fn apis(&self) -> BTreeMap<String, shopstream_core::api::ApiConfig> {
+        self.sources.iter().filter_map(|(k, v)| v.api.clone().map(|a| (k.clone(), a))).collect()
+    }
+
     pub fn transform_sources(&self) -> BTreeMap<String, TransformSource> {
         self.sources
             .iter()
@@ -185,6 +207,8 @@ mod tests {
         let s = PipelineConfig::parse(include_str!("../config/sandbox.toml")).expect("sandbox");
         assert!(s.sources["books"].fetch.allow_private_network);
         assert_eq!(s.sources["books"].parser, ParserConfig::BooksToscrape);
+        let seller = PipelineConfig::parse(include_str!("../config/seller-sandbox.toml")).expect("seller sandbox");
+        assert_eq!(seller.apis().len(), 5);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! share the work) or all together with `run`. Endpoints come from flags or the environment.
 
 mod chart;
+mod collect;
 mod config;
 mod replay;
 mod report;
@@ -152,6 +153,12 @@ enum Command {
     ScaleAdvice(scale_advice::ScaleAdviceArgs),
     /// Run summaries (status, totals, failures with their targets) and the runs still in flight.
     Runs(runs::RunsArgs),
+    /// Seller APIs: enqueue the first request of every account and window chunk of an endpoint (the
+    /// extractor signs each request and follows the API's paging).
+    Collect(collect::CollectArgs),
+    /// Seller-center login sessions: `session import` a browser's cookie file for an account that needs
+    /// a second factor.
+    Session(collect::SessionArgs),
 }
 
 #[derive(Args)]
@@ -187,6 +194,34 @@ struct SandboxArgs {
     /// Seed of the fault draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Seller center (/seller/): simulated seller accounts.
+    #[arg(long, default_value_t = 3)]
+    seller_accounts: u32,
+    /// Seller center: seed of the accounts, their credentials and orders.
+    #[arg(long, default_value_t = 7)]
+    seller_seed: u64,
+    /// Seller center: average orders per account and day.
+    #[arg(long, default_value_t = 4)]
+    seller_orders_per_day: u32,
+    /// Seller center: requests per second allowed (429 with Retry-After above it); none: unlimited.
+    #[arg(long)]
+    seller_rate: Option<f64>,
+    /// Seller center: burst of the rate limit.
+    #[arg(long, default_value_t = 1)]
+    seller_burst: u32,
+    /// Seller center: what one rate limit covers: endpoint (across all accounts), account, endpoint-account.
+    #[arg(long, default_value = "endpoint")]
+    seller_rate_scope: String,
+    /// Seller center: lifetime of a login session, in seconds.
+    #[arg(long, default_value_t = 600)]
+    seller_session_ttl_secs: u64,
+    /// Seller center: lifetime of an OAuth access token, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    seller_token_ttl_secs: u64,
+    /// Write the seller accounts' credentials as a secrets file (SHOPSTREAM_SECRETS) for
+    /// config/seller-sandbox.toml to this path (created with owner-only permissions).
+    #[arg(long)]
+    seller_secrets: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -412,8 +447,33 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             cfg.faults.error_rate = a.error_rate;
             cfg.faults.rate_429 = a.rate_429;
             cfg.faults.seed = a.seed;
+            cfg.seller = shopstream_sandbox::SellerConfig {
+                accounts: a.seller_accounts,
+                seed: a.seller_seed,
+                orders_per_day: a.seller_orders_per_day,
+                rate: a
+                    .seller_rate
+                    .map(|per_second| -> anyhow::Result<shopstream_sandbox::RateLimit> {
+                        let scope = match a.seller_rate_scope.as_str() {
+                            "endpoint" => shopstream_sandbox::RateScope::Endpoint,
+                            "account" => shopstream_sandbox::RateScope::Account,
+                            "endpoint-account" => shopstream_sandbox::RateScope::EndpointAccount,
+                            s => anyhow::bail!("--seller-rate-scope {s:?}: endpoint, account or endpoint-account"),
+                        };
+                        Ok(shopstream_sandbox::RateLimit { per_second, burst: a.seller_burst, scope })
+                    })
+                    .transpose()?,
+                session_ttl_secs: a.seller_session_ttl_secs,
+                token_ttl_secs: a.seller_token_ttl_secs,
+                ..Default::default()
+            };
             let sandbox = shopstream_sandbox::Sandbox::bind(cfg).await?;
             eprintln!("sandbox serving on http://{}/", sandbox.local_addr());
+            if let Some(path) = &a.seller_secrets {
+                let text = shopstream_sandbox::seller::secrets_toml(sandbox.seller().config(), &sandbox.url());
+                collect::write_private(path, &text)?;
+                eprintln!("seller accounts' credentials written to {}", path.display());
+            }
             sandbox.run(shutdown_on_signals()).await?;
         }
         Command::Topics(a) => {
@@ -475,6 +535,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Track(a) => track::run(&g, a).await?,
         Command::ScaleAdvice(a) => scale_advice::run(&g, a).await?,
+        Command::Collect(a) => {
+            let pipeline = PipelineConfig::load(g.config.as_deref())?;
+            let topics = g.topics();
+            if !a.dry_run {
+                ensure_topics(&g).await?;
+            }
+            collect::collect(&g.endpoints(), &topics, &pipeline, a).await?
+        }
+        Command::Session(a) => collect::session(&PipelineConfig::load(g.config.as_deref())?, a)?,
     }
     Ok(())
 }
@@ -518,6 +587,7 @@ async fn ensure_topics(g: &Global) -> anyhow::Result<()> {
 async fn extract(g: &Global, a: &StageArgs, metrics: Metrics, shutdown: CancellationToken) -> anyhow::Result<()> {
     let pipeline = PipelineConfig::load(g.config.as_deref())?;
     let mut cfg = shopstream_extractors::http::ExtractConfig::new(pipeline.fetch_rules());
+    cfg.apis = pipeline.apis();
     cfg.group = g.group("extract");
     cfg.message_max_bytes = shopstream_core::kafka::message_max_bytes()?;
     if let Ok(v) = std::env::var("SHOPSTREAM_CRAWL_MEMORY_BYTES") {

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, start_sandbox, start_sandbox_with, TestEnv};
+use common::{eventually, free_port, start_sandbox, start_sandbox_with, TestEnv};
 use rand::Rng;
 
 fn shops_config(shops: u32, per_host_concurrency: u32) -> String {
@@ -70,10 +70,6 @@ fn a_kill_storm_heals_on_its_own_and_the_tables_are_exact() {
         )),
         3000
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 #[test]

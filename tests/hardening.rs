@@ -9,11 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, start_sandbox, TestEnv};
+use common::{eventually, free_port, read_records, start_sandbox, TestEnv};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::Message;
 use shopstream_core::Codec;
 use shopstream_schemas::{DeadLetter, RawPage};
 
@@ -41,27 +39,6 @@ fn dead_letters(env: &TestEnv, topic: &str) -> Vec<DeadLetter> {
 }
 
 /// Every record of a topic: (key, value).
-fn read_records(env: &TestEnv, topic: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &env.brokers)
-        .set("group.id", format!("reader_{}_{:08x}", env.id, rand::random::<u32>()))
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    let total = size(env, topic);
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while (out.len() as i64) < total && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
-            out.push((m.key().unwrap_or_default().to_vec(), m.payload().unwrap_or_default().to_vec()));
-        }
-    }
-    assert_eq!(out.len() as i64, total, "read all of {topic}");
-    out
-}
-
 fn wait_stage_idle(env: &TestEnv, stage: &str, timeout_secs: u32) -> Result<(), String> {
     let out = env
         .cmd(&["wait-idle", "--stages", stage, "--timeout-secs", &timeout_secs.to_string()])
@@ -239,10 +216,6 @@ fn a_fetch_that_failed_is_fetched_again_by_a_later_request_of_the_same_crawl() {
     assert_eq!(hits.load(Ordering::SeqCst), 2, "fetched again");
     assert_eq!(size(&env, &topics.raw_pages), 1, "and its page published");
     assert_eq!(size(&env, &topics.dlq_extract), 1);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 #[test]

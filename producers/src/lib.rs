@@ -1,6 +1,7 @@
 //! Producers: write crawl requests (seeds, URL lists) into `crawl.requests.{high,normal,low}` with the
 //! same semantics as the live path: key = host, idempotent producer, done on acknowledgement.
 
+pub mod collect;
 pub mod schedule;
 pub mod track;
 

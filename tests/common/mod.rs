@@ -251,8 +251,12 @@ pub fn start_sandbox_with(
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
         rt.block_on(async move {
-            let cfg =
-                shopstream_sandbox::SandboxConfig { listen: "127.0.0.1:0".parse().expect("addr"), copies, faults };
+            let cfg = shopstream_sandbox::SandboxConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                copies,
+                faults,
+                ..Default::default()
+            };
             let sandbox = shopstream_sandbox::Sandbox::bind(cfg).await.expect("sandbox binds");
             tx.send(sandbox.local_addr()).expect("send addr");
             sandbox.run(t).await.expect("sandbox runs");
@@ -305,4 +309,33 @@ pub fn price_at(product: &str, crawl: &str, minor: i64, fetched_at: i64) -> shop
     p.provenance.fetched_at = fetched_at;
     p.price_minor = minor;
     p
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Every record of a topic (key, value), read from the start by a fresh group.
+pub fn read_records(env: &TestEnv, topic: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message;
+    let consumer: BaseConsumer = rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", &env.brokers)
+        .set("group.id", format!("reader_{}_{:08x}", env.id, rand::random::<u32>()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let total = shopstream_core::kafka::topic_size(&env.brokers, topic).expect("topic size");
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while (out.len() as i64) < total && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
+            out.push((m.key().unwrap_or_default().to_vec(), m.payload().unwrap_or_default().to_vec()));
+        }
+    }
+    assert_eq!(out.len() as i64, total, "read all of {topic}");
+    out
 }

@@ -104,6 +104,8 @@ pub struct ExtractConfig {
     /// Requests in flight in this process.
     pub concurrency: usize,
     pub sources: BTreeMap<String, SourceFetch>,
+    /// The `[api]` sections of seller-API sources (their accounts come from the environment).
+    pub apis: BTreeMap<String, shopstream_core::api::ApiConfig>,
     /// Bound of the crawl memory in bytes (`SHOPSTREAM_CRAWL_MEMORY_BYTES`).
     pub crawl_memory_bytes: usize,
     /// The record size limit (`SHOPSTREAM_MESSAGE_MAX_BYTES`): every source's `max_body_bytes` must fit.
@@ -116,6 +118,7 @@ impl ExtractConfig {
             group: "shopstream-extract".into(),
             concurrency: 32,
             sources,
+            apis: BTreeMap::new(),
             crawl_memory_bytes: DEFAULT_CRAWL_MEMORY_BYTES,
             message_max_bytes: shopstream_core::kafka::DEFAULT_MESSAGE_MAX_BYTES,
         }
@@ -156,6 +159,12 @@ impl ExtractConfig {
                     s.max_body_bytes, self.message_max_bytes
                 ));
             }
+        }
+        for (name, api) in &self.apis {
+            if !self.sources.contains_key(name) {
+                problems.push(format!("sources.{name}.api: the source has no fetch rules"));
+            }
+            problems.extend(api.validate(&format!("sources.{name}.api")));
         }
         if problems.is_empty() {
             Ok(())

@@ -19,6 +19,9 @@ pub struct Response {
     pub last_modified: Option<String>,
     /// Retry-After, as sent.
     pub retry_after: Option<String>,
+    /// Every response header (API paging reads `Link`, `X-WP-TotalPages`, …); boxed, as most fetches
+    /// never read it.
+    pub headers: Box<reqwest::header::HeaderMap>,
     pub body: Vec<u8>,
     pub latency: Duration,
 }
@@ -59,18 +62,27 @@ pub fn retriable_status(status: u16) -> bool {
 
 /// An HTTP client for one source's rules: guarded by the source's address policy (`guard`).
 pub fn client(rules: &SourceFetch) -> Result<Client, String> {
-    let limits = guard::ClientLimits {
+    guard::client(rules.address_policy(), &limits(rules), None)
+}
+
+/// A client for one account of a source, with its own cookie jar (login sessions).
+pub fn client_with_cookies(rules: &SourceFetch, jar: std::sync::Arc<reqwest::cookie::Jar>) -> Result<Client, String> {
+    guard::client(rules.address_policy(), &limits(rules), Some(jar))
+}
+
+fn limits(rules: &SourceFetch) -> guard::ClientLimits {
+    guard::ClientLimits {
         user_agent: rules.user_agent.clone(),
         timeout: Duration::from_millis(rules.timeout_ms),
         max_redirects: rules.max_redirects,
         pool_max_idle_per_host: rules.per_host_concurrency.max(1) * 2,
-    };
-    guard::client(rules.address_policy(), &limits)
+    }
 }
 
-async fn fetch_once(client: &Client, url: &Url, max_body: usize) -> Result<Response, FetchError> {
+/// Send one request and read its body up to `max_body` bytes.
+pub async fn send_once(request: reqwest::RequestBuilder, max_body: usize) -> Result<Response, FetchError> {
     let start = Instant::now();
-    let mut resp = client.get(url.clone()).send().await.map_err(|e| match guard::refusal(&e) {
+    let mut resp = request.send().await.map_err(|e| match guard::refusal(&e) {
         Some(why) => FetchError::Refused(why),
         None => FetchError::Network(error_chain(&e)),
     })?;
@@ -83,6 +95,7 @@ async fn fetch_once(client: &Client, url: &Url, max_body: usize) -> Result<Respo
     let etag = header(ETAG);
     let last_modified = header(LAST_MODIFIED);
     let retry_after = header(RETRY_AFTER);
+    let headers = Box::new(resp.headers().clone());
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| FetchError::Network(error_chain(&e)))? {
         if body.len() + chunk.len() > max_body {
@@ -90,7 +103,17 @@ async fn fetch_once(client: &Client, url: &Url, max_body: usize) -> Result<Respo
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Response { status, final_url, content_type, etag, last_modified, retry_after, body, latency: start.elapsed() })
+    Ok(Response {
+        status,
+        final_url,
+        content_type,
+        etag,
+        last_modified,
+        retry_after,
+        headers,
+        body,
+        latency: start.elapsed(),
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -115,6 +138,16 @@ fn backoff(attempt: u32, retry_after: Option<&str>) -> Duration {
 
 /// Fetch `url` under the source's rules, retrying network errors, 429 and 5xx.
 pub async fn fetch(client: &Client, url: &Url, rules: &SourceFetch) -> Fetched {
+    fetch_with(url, rules, &mut || async { Ok(client.get(url.clone())) }).await
+}
+
+/// Fetch under the source's rules with a request built anew for every attempt by `build` (which may
+/// wait for a rate limit and sign the request); `Err` from `build` fails the fetch with its text.
+pub async fn fetch_with<F, Fut>(url: &Url, rules: &SourceFetch, build: &mut F) -> Fetched
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<reqwest::RequestBuilder, String>>,
+{
     if let Err(reason) = rules.address_policy().check_url(url) {
         return Fetched::Refused { reason };
     }
@@ -123,7 +156,11 @@ pub async fn fetch(client: &Client, url: &Url, rules: &SourceFetch) -> Fetched {
     loop {
         attempt += 1;
         let last = attempt >= rules.max_attempts;
-        match fetch_once(client, url, rules.max_body_bytes).await {
+        let request = match build().await {
+            Ok(r) => r,
+            Err(error) => return Fetched::Failed { error, attempts: attempt, latency: started.elapsed() },
+        };
+        match send_once(request, rules.max_body_bytes).await {
             Ok(response) if retriable_status(response.status) && !last => {
                 let wait = backoff(attempt, response.retry_after.as_deref());
                 tracing::debug!(%url, status = response.status, attempt, "Retrying after a retriable status.");

@@ -170,7 +170,11 @@ pub struct ClientLimits {
 /// An HTTP client that reaches only what `policy` allows: its resolver refuses forbidden addresses and
 /// every redirect hop is checked (scheme, IP literal, count). No proxy: a proxy would resolve names
 /// itself, beyond the guard.
-pub fn client(policy: AddressPolicy, limits: &ClientLimits) -> Result<Client, String> {
+pub fn client(
+    policy: AddressPolicy,
+    limits: &ClientLimits,
+    cookies: Option<Arc<reqwest::cookie::Jar>>,
+) -> Result<Client, String> {
     let policy = Arc::new(policy);
     let hops = policy.clone();
     let max_redirects = limits.max_redirects;
@@ -186,7 +190,11 @@ pub fn client(policy: AddressPolicy, limits: &ClientLimits) -> Result<Client, St
             }
         }
     });
-    Client::builder()
+    let mut builder = Client::builder();
+    if let Some(jar) = cookies {
+        builder = builder.cookie_provider(jar);
+    }
+    builder
         .user_agent(limits.user_agent.clone())
         .timeout(limits.timeout)
         .connect_timeout(limits.timeout.min(Duration::from_secs(10)))

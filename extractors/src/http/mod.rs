@@ -14,6 +14,7 @@
 //! private, link-local, NAT64, 6to4, …) are refused unless the source allows them, by the resolver and
 //! on every redirect hop (`guard`); bodies, redirects and time are capped.
 
+pub mod api;
 pub mod config;
 mod crawl_memory;
 pub mod fetch;

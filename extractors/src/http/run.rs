@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::api::ApiRuntime;
 use super::config::{ExtractConfig, SourceFetch};
 use super::crawl_memory::CrawlMemory;
 use super::fetch::{self, retriable_status, status_text, Fetched};
@@ -36,6 +37,7 @@ struct Ctx {
     codec: Codec,
     topics: Topics,
     memory: CrawlMemory,
+    api: ApiRuntime,
     metrics: Metrics,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     shutdown: CancellationToken,
@@ -86,6 +88,9 @@ pub async fn run(
             .collect::<anyhow::Result<Vec<_>>>()?;
         sources.insert(name.clone(), Source { rules: rules.clone(), client, follow });
     }
+    let names: Vec<&str> = cfg.sources.keys().map(String::as_str).collect();
+    let accounts = shopstream_core::api::Accounts::from_env(&names)?;
+    let api = ApiRuntime::new(cfg.apis.clone().into_iter().collect(), accounts, metrics.clone());
     let crawl_topics = topics.crawl_topics();
     let producer = Producer::new(&endpoints.kafka_brokers)?;
     let codec = Codec::new(&endpoints.schema_registry_url).reporting_to(&metrics);
@@ -98,6 +103,7 @@ pub async fn run(
         codec,
         topics: topics.clone(),
         memory: CrawlMemory::new(cfg.crawl_memory_bytes),
+        api,
         metrics: metrics.clone(),
         hosts: Mutex::new(HashMap::new()),
         shutdown: shutdown.clone(),
@@ -163,8 +169,14 @@ async fn fetch_and_publish(
     links_claimed: &mut Vec<String>,
 ) -> Result<Settled, Stop> {
     let host = url.host_str().unwrap_or_default().to_string();
-    let slot = ctx.host_slot(&host, source.rules.per_host_concurrency);
-    let fetched = {
+    let fetched = if is_api(req) {
+        // Seller APIs: the request's rate budget admits each attempt, the account's credentials sign it.
+        tokio::select! {
+            f = ctx.api.fetch(req, url, &source.client, &source.rules) => f,
+            _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
+        }
+    } else {
+        let slot = ctx.host_slot(&host, source.rules.per_host_concurrency);
         let _permit = tokio::select! {
             p = slot.acquire_owned() => p.map_err(|_| Stop::Interrupted)?,
             _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
@@ -185,6 +197,11 @@ async fn fetch_and_publish(
             Err(Stop::Failed(failure(ErrorClass::BadData, format!("{url}: {reason}"), Some(&req.source))))
         }
     }
+}
+
+/// A seller-API request (an endpoint of an `[api]` source), signed with an account's credentials.
+fn is_api(req: &CrawlRequest) -> bool {
+    req.kind == "api" && req.attributes.contains_key(shopstream_core::api::attr::ENDPOINT)
 }
 
 /// Per-host latency histogram and status counts (classes, so the label set stays bounded per host).
@@ -279,7 +296,31 @@ async fn settle(
         }
         Fetched::Response { response, attempts } => {
             let (status, latency, bytes) = (i32::from(response.status), response.latency, response.body.len() as i64);
-            if (200..300).contains(&response.status) {
+            if (200..300).contains(&response.status) && is_api(req) {
+                // The next page is a new request of its own (pages spread over workers and survive a crash).
+                let (next, paging_failure) = match ctx.api.next_request(
+                    req,
+                    &Url::parse(url)
+                        .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e.to_string(), Some(&req.source))))?,
+                    &response,
+                ) {
+                    Ok(next) => (next, None),
+                    Err(e) => (None, Some(failure(ErrorClass::BadData, format!("{url}: {e}"), Some(&req.source)))),
+                };
+                let mut ev = with(facts.event(req, status, latency, bytes, attempts), "ok", None);
+                ev.discovered = i32::from(next.is_some());
+                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
+                if let Some(next) = next {
+                    let topic = ctx.topics.crawl_for(&req.priority).unwrap_or(&ctx.topics.crawl_normal).to_string();
+                    let key = ctx.api.key(&next).unwrap_or_else(|| facts.host.as_bytes().to_vec());
+                    out.push(ctx.encode(&topic, key, &next).await?);
+                }
+                let raw = raw_page(req, &facts.fetch_id, facts.fetched_at, &response)
+                    .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e, Some(&req.source))))?;
+                let key = format!("{}:{}", req.source, &sha256_hex(url.as_bytes())[..16]).into_bytes();
+                out.push(ctx.encode(&ctx.topics.raw_api, key, &raw).await?);
+                ("ok", paging_failure)
+            } else if (200..300).contains(&response.status) {
                 let links = discovered(ctx, req, source, &response, links_claimed).await?;
                 let mut ev = with(facts.event(req, status, latency, bytes, attempts), "ok", None);
                 ev.discovered = i32::try_from(links.len()).unwrap_or(i32::MAX);
@@ -291,6 +332,21 @@ async fn settle(
                 let key = format!("{}:{}", req.source, &sha256_hex(url.as_bytes())[..16]).into_bytes();
                 out.push(ctx.encode(topic, key, &raw).await?);
                 ("ok", None)
+            } else if is_api(req) && response.status != 304 {
+                // An API that answers an error is never a dead link: the request is dead-lettered with
+                // the reason (refused credentials are a configuration matter).
+                let text = status_text(response.status);
+                let ev = with(facts.event(req, status, latency, bytes, attempts), "http_error", Some(text.clone()));
+                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
+                let account = req.attributes.get(shopstream_core::api::attr::ACCOUNT).cloned().unwrap_or_default();
+                let (class, reason) = match response.status {
+                    401 | 403 => (
+                        ErrorClass::Config,
+                        format!("{url}: {text}: the API refused the credentials of account {account}"),
+                    ),
+                    _ => (ErrorClass::External, format!("{url}: {text} after {attempts} attempts (account {account})")),
+                };
+                ("http_error", Some(failure(class, reason, Some(&req.source))))
             } else if response.status == 304 {
                 let ev = with(facts.event(req, 304, latency, 0, attempts), "not_modified", None);
                 out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);

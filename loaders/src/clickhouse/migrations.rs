@@ -383,6 +383,125 @@ pub const MIGRATIONS: &[Migration] = &[
             watcher String, version UInt64
         ) ENGINE = ReplacingMergeTree(version) ORDER BY run_id",
     ),
+    // Issue 12, seller-center collection: every observation of an order (its status at changed_at and its
+    // lines as parallel arrays); re-collecting a window stores the same keys again, so nothing doubles.
+    m(
+        26,
+        "order_observations",
+        "CREATE TABLE IF NOT EXISTS {db}.order_observations (
+            source String, account String, order_id String, changed_at DateTime, status String,
+            raw_status String, currency Nullable(String), total_minor Nullable(Int64),
+            ordered_at Nullable(DateTime), paid_at Nullable(DateTime), buyer_ref Nullable(String), mapper String,
+            line_ids Array(String), line_product_ids Array(Nullable(String)),
+            line_option_ids Array(Nullable(String)), line_skus Array(Nullable(String)),
+            line_titles Array(Nullable(String)), line_quantities Array(Int64),
+            line_unit_price_minor Array(Nullable(Int64)), line_total_minor Array(Nullable(Int64)),
+            line_statuses Array(Nullable(String)),
+            observed_at DateTime, crawl_id String, fetch_id String, event_id String, url String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) PARTITION BY toYYYYMM(changed_at)
+          ORDER BY (source, account, order_id, changed_at, status)",
+    ),
+    m(
+        27,
+        "reviews",
+        "CREATE TABLE IF NOT EXISTS {db}.reviews (
+            source String, account String, review_id String, product_id Nullable(String), rating Float64,
+            rating_raw Float64, rating_scale Float64, text String, author_ref Nullable(String),
+            created_at DateTime, mapper String,
+            observed_at DateTime, crawl_id String, fetch_id String, event_id String, url String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (source, account, review_id)",
+    ),
+    m(
+        28,
+        "inquiries",
+        "CREATE TABLE IF NOT EXISTS {db}.inquiries (
+            source String, account String, inquiry_id String, product_id Nullable(String),
+            order_id Nullable(String), question String, answer Nullable(String), status String,
+            asked_at DateTime, answered_at Nullable(DateTime), mapper String,
+            observed_at DateTime, crawl_id String, fetch_id String, event_id String, url String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (source, account, inquiry_id)",
+    ),
+    m(
+        29,
+        "settlements",
+        "CREATE TABLE IF NOT EXISTS {db}.settlements (
+            source String, account String, settlement_id String, period_start DateTime, period_end DateTime,
+            currency String, gross_minor Int64, fees_minor Int64, net_minor Int64, status Nullable(String),
+            mapper String,
+            observed_at DateTime, crawl_id String, fetch_id String, event_id String, url String,
+            raw_topic String, raw_partition Int32, raw_offset Int64, parser String, parser_version String,
+            version UInt64
+        ) ENGINE = ReplacingMergeTree(version) ORDER BY (source, account, settlement_id)",
+    ),
+    // The latest known state of every order (the newest change; a later observation of the same change
+    // wins by version).
+    m(
+        30,
+        "orders view",
+        "CREATE VIEW IF NOT EXISTS {db}.orders AS
+            SELECT source, account, order_id,
+                   argMax(status, changed_at) AS status, max(changed_at) AS changed_at,
+                   argMax(currency, changed_at) AS currency, argMax(total_minor, changed_at) AS total_minor,
+                   min(ordered_at) AS ordered_at, argMax(buyer_ref, changed_at) AS buyer_ref,
+                   argMax(length(line_ids), changed_at) AS lines, count() AS observations
+            FROM {db}.order_observations FINAL
+            GROUP BY source, account, order_id",
+    ),
+    m(
+        31,
+        "order_lines view",
+        "CREATE VIEW IF NOT EXISTS {db}.order_lines AS
+            SELECT source, account, order_id, changed_at, status, currency, line_id, product_id, option_id,
+                   sku, title, quantity, unit_price_minor, line_total_minor, line_status
+            FROM {db}.order_observations FINAL
+            ARRAY JOIN line_ids AS line_id, line_product_ids AS product_id, line_option_ids AS option_id,
+                       line_skus AS sku, line_titles AS title, line_quantities AS quantity,
+                       line_unit_price_minor AS unit_price_minor, line_total_minor AS line_total_minor,
+                       line_statuses AS line_status",
+    ),
+    m(
+        32,
+        "orders_per_day view",
+        "CREATE VIEW IF NOT EXISTS {db}.orders_per_day AS
+            SELECT source, account, toDate(ordered_at) AS day, status, currency,
+                   count() AS orders, sum(total_minor) AS revenue_minor
+            FROM {db}.orders
+            WHERE isNotNull(ordered_at)
+            GROUP BY source, account, day, status, currency",
+    ),
+    m(
+        33,
+        "revenue view",
+        "CREATE VIEW IF NOT EXISTS {db}.revenue AS
+            SELECT source, account, toDate(ordered_at) AS day, currency, count() AS orders,
+                   sum(total_minor) AS revenue_minor
+            FROM {db}.orders
+            WHERE isNotNull(ordered_at) AND status NOT IN ('cancelled', 'returned', 'refunded', 'pending')
+            GROUP BY source, account, day, currency",
+    ),
+    m(
+        34,
+        "open_inquiries view",
+        "CREATE VIEW IF NOT EXISTS {db}.open_inquiries AS
+            SELECT source, account, inquiry_id, product_id, order_id, question, asked_at
+            FROM {db}.inquiries FINAL
+            WHERE status = 'open'
+            ORDER BY asked_at",
+    ),
+    m(
+        35,
+        "latest_reviews view",
+        "CREATE VIEW IF NOT EXISTS {db}.latest_reviews AS
+            SELECT source, account, review_id, product_id, rating, text, created_at
+            FROM {db}.reviews FINAL
+            ORDER BY created_at DESC",
+    ),
 ];
 
 /// The table recording which migrations were applied.

@@ -7,8 +7,8 @@ use clickhouse::Row;
 use serde::Serialize;
 use shopstream_core::Error;
 use shopstream_schemas::{
-    FetchObserved, PriceObserved, ProductObserved, Provenance, RankObserved, RunEvent, TargetRankObserved,
-    TrackingTarget,
+    FetchObserved, InquiryObserved, OrderObserved, PriceObserved, ProductObserved, Provenance, RankObserved,
+    ReviewObserved, RunEvent, SettlementObserved, TargetRankObserved, TrackingTarget,
 };
 
 fn bad(field: &str, value: i64, expected: &str) -> Error {
@@ -455,6 +455,219 @@ impl TryFrom<RunEvent> for RunRow {
     }
 }
 
+/// The provenance columns every seller-API row carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct SellerProvenance {
+    pub observed_at: u32,
+    pub crawl_id: String,
+    pub fetch_id: String,
+    pub event_id: String,
+    pub url: String,
+    pub raw_topic: String,
+    pub raw_partition: i32,
+    pub raw_offset: i64,
+    pub parser: String,
+    pub parser_version: String,
+    pub version: u64,
+}
+
+fn seller_provenance(p: Provenance, event_id: String) -> Result<SellerProvenance, Error> {
+    Ok(SellerProvenance {
+        observed_at: secs("fetched_at", p.fetched_at)?,
+        version: version(p.fetched_at)?,
+        crawl_id: p.crawl_id,
+        fetch_id: p.fetch_id,
+        event_id,
+        url: p.url,
+        raw_topic: p.raw_topic,
+        raw_partition: p.raw_partition,
+        raw_offset: p.raw_offset,
+        parser: p.parser,
+        parser_version: p.parser_version,
+    })
+}
+
+fn opt_secs(field: &str, ms: Option<i64>) -> Result<Option<u32>, Error> {
+    ms.map(|v| secs(field, v)).transpose()
+}
+
+/// One observation of an order: its status at `changed_at`, and its lines as parallel arrays.
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct OrderRow {
+    pub source: String,
+    pub account: String,
+    pub order_id: String,
+    pub changed_at: u32,
+    pub status: String,
+    pub raw_status: String,
+    pub currency: Option<String>,
+    pub total_minor: Option<i64>,
+    pub ordered_at: Option<u32>,
+    pub paid_at: Option<u32>,
+    pub buyer_ref: Option<String>,
+    pub mapper: String,
+    pub line_ids: Vec<String>,
+    pub line_product_ids: Vec<Option<String>>,
+    pub line_option_ids: Vec<Option<String>>,
+    pub line_skus: Vec<Option<String>>,
+    pub line_titles: Vec<Option<String>>,
+    pub line_quantities: Vec<i64>,
+    pub line_unit_price_minor: Vec<Option<i64>>,
+    pub line_total_minor: Vec<Option<i64>>,
+    pub line_statuses: Vec<Option<String>>,
+    #[serde(flatten)]
+    pub provenance: SellerProvenance,
+}
+
+impl TryFrom<OrderObserved> for OrderRow {
+    type Error = Error;
+
+    fn try_from(e: OrderObserved) -> Result<Self, Error> {
+        let lines = &e.lines;
+        Ok(OrderRow {
+            changed_at: secs("changed_at", e.changed_at)?,
+            ordered_at: opt_secs("ordered_at", e.ordered_at)?,
+            paid_at: opt_secs("paid_at", e.paid_at)?,
+            line_ids: lines.iter().map(|l| l.line_id.clone()).collect(),
+            line_product_ids: lines.iter().map(|l| l.product_id.clone()).collect(),
+            line_option_ids: lines.iter().map(|l| l.option_id.clone()).collect(),
+            line_skus: lines.iter().map(|l| l.sku.clone()).collect(),
+            line_titles: lines.iter().map(|l| l.title.clone()).collect(),
+            line_quantities: lines.iter().map(|l| l.quantity).collect(),
+            line_unit_price_minor: lines.iter().map(|l| l.unit_price_minor).collect(),
+            line_total_minor: lines.iter().map(|l| l.total_minor).collect(),
+            line_statuses: lines.iter().map(|l| l.status.clone()).collect(),
+            source: e.provenance.source.clone(),
+            provenance: seller_provenance(e.provenance, e.event_id)?,
+            account: e.account,
+            order_id: e.order_id,
+            status: e.status,
+            raw_status: e.raw_status,
+            currency: e.currency,
+            total_minor: e.total_minor,
+            buyer_ref: e.buyer_ref,
+            mapper: e.mapper,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct ReviewRow {
+    pub source: String,
+    pub account: String,
+    pub review_id: String,
+    pub product_id: Option<String>,
+    pub rating: f64,
+    pub rating_raw: f64,
+    pub rating_scale: f64,
+    pub text: String,
+    pub author_ref: Option<String>,
+    pub created_at: u32,
+    pub mapper: String,
+    #[serde(flatten)]
+    pub provenance: SellerProvenance,
+}
+
+impl TryFrom<ReviewObserved> for ReviewRow {
+    type Error = Error;
+
+    fn try_from(e: ReviewObserved) -> Result<Self, Error> {
+        if !(0.0..=5.0).contains(&e.rating) {
+            return Err(Error::Decode(format!("rating = {} is out of range (0 to 5)", e.rating)));
+        }
+        Ok(ReviewRow {
+            created_at: secs("created_at", e.created_at)?,
+            source: e.provenance.source.clone(),
+            provenance: seller_provenance(e.provenance, e.event_id)?,
+            account: e.account,
+            review_id: e.review_id,
+            product_id: e.product_id,
+            rating: e.rating,
+            rating_raw: e.rating_raw,
+            rating_scale: e.rating_scale,
+            text: e.text,
+            author_ref: e.author_ref,
+            mapper: e.mapper,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct InquiryRow {
+    pub source: String,
+    pub account: String,
+    pub inquiry_id: String,
+    pub product_id: Option<String>,
+    pub order_id: Option<String>,
+    pub question: String,
+    pub answer: Option<String>,
+    pub status: String,
+    pub asked_at: u32,
+    pub answered_at: Option<u32>,
+    pub mapper: String,
+    #[serde(flatten)]
+    pub provenance: SellerProvenance,
+}
+
+impl TryFrom<InquiryObserved> for InquiryRow {
+    type Error = Error;
+
+    fn try_from(e: InquiryObserved) -> Result<Self, Error> {
+        Ok(InquiryRow {
+            asked_at: secs("asked_at", e.asked_at)?,
+            answered_at: opt_secs("answered_at", e.answered_at)?,
+            source: e.provenance.source.clone(),
+            provenance: seller_provenance(e.provenance, e.event_id)?,
+            account: e.account,
+            inquiry_id: e.inquiry_id,
+            product_id: e.product_id,
+            order_id: e.order_id,
+            question: e.question,
+            answer: e.answer,
+            status: e.status,
+            mapper: e.mapper,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Row, Serialize)]
+pub struct SettlementRow {
+    pub source: String,
+    pub account: String,
+    pub settlement_id: String,
+    pub period_start: u32,
+    pub period_end: u32,
+    pub currency: String,
+    pub gross_minor: i64,
+    pub fees_minor: i64,
+    pub net_minor: i64,
+    pub status: Option<String>,
+    pub mapper: String,
+    #[serde(flatten)]
+    pub provenance: SellerProvenance,
+}
+
+impl TryFrom<SettlementObserved> for SettlementRow {
+    type Error = Error;
+
+    fn try_from(e: SettlementObserved) -> Result<Self, Error> {
+        Ok(SettlementRow {
+            period_start: secs("period_start", e.period_start)?,
+            period_end: secs("period_end", e.period_end)?,
+            source: e.provenance.source.clone(),
+            provenance: seller_provenance(e.provenance, e.event_id)?,
+            account: e.account,
+            settlement_id: e.settlement_id,
+            currency: e.currency,
+            gross_minor: e.gross_minor,
+            fees_minor: e.fees_minor,
+            net_minor: e.net_minor,
+            status: e.status,
+            mapper: e.mapper,
+        })
+    }
+}
+
 /// Rows whose facts feed a merged table: after a batch of them is stored, the loader rewrites the merged
 /// rows of their keys (product facts → `products`).
 pub trait Merged {
@@ -491,6 +704,26 @@ impl Merged for RankRow {
 impl Merged for FetchRow {
     fn fetched_secs(&self) -> Option<u32> {
         Some(self.fetched_at)
+    }
+}
+impl Merged for OrderRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.provenance.observed_at)
+    }
+}
+impl Merged for ReviewRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.provenance.observed_at)
+    }
+}
+impl Merged for InquiryRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.provenance.observed_at)
+    }
+}
+impl Merged for SettlementRow {
+    fn fetched_secs(&self) -> Option<u32> {
+        Some(self.provenance.observed_at)
     }
 }
 impl Merged for TargetPageRow {

@@ -11,13 +11,17 @@ use shopstream_core::retry::Backoff;
 use shopstream_core::worker::{self, DeadLetters};
 use shopstream_core::{Codec, Endpoints, ErrorClass, Topics};
 use shopstream_schemas::{
-    FetchObserved, PriceObserved, ProductObserved, RankObserved, RunEvent, TargetRankObserved, TrackingTarget,
+    FetchObserved, InquiryObserved, OrderObserved, PriceObserved, ProductObserved, RankObserved, ReviewObserved,
+    RunEvent, SettlementObserved, TargetRankObserved, TrackingTarget,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::config::LoadConfig;
 use super::migrations;
-use super::rows::{FetchRow, Merged, PriceRow, ProductRow, RankRow, RunEventRow, RunRow, TargetPageRow, TargetRow};
+use super::rows::{
+    FetchRow, InquiryRow, Merged, OrderRow, PriceRow, ProductRow, RankRow, ReviewRow, RunEventRow, RunRow,
+    SettlementRow, TargetPageRow, TargetRow,
+};
 use super::service::{classify, client, ClickHouseError, Sql};
 
 const STAGE: &str = "load";
@@ -73,6 +77,10 @@ struct Batches {
     tracking: Batch<TargetRow>,
     runs: Batch<RunEventRow>,
     summaries: Batch<RunRow>,
+    orders: Batch<OrderRow>,
+    reviews: Batch<ReviewRow>,
+    inquiries: Batch<InquiryRow>,
+    settlements: Batch<SettlementRow>,
 }
 
 impl Batches {
@@ -87,6 +95,10 @@ impl Batches {
             tracking: Batch::new("tracking_targets"),
             runs: Batch::new("run_events"),
             summaries: Batch::new("runs"),
+            orders: Batch::new("order_observations"),
+            reviews: Batch::new("reviews"),
+            inquiries: Batch::new("inquiries"),
+            settlements: Batch::new("settlements"),
         }
     }
 
@@ -100,7 +112,20 @@ impl Batches {
                 }
             )*};
         }
-        flush!(products, prices, ranks, fetches, targets, tracking, runs, summaries);
+        flush!(
+            products,
+            prices,
+            ranks,
+            fetches,
+            targets,
+            tracking,
+            runs,
+            summaries,
+            orders,
+            reviews,
+            inquiries,
+            settlements
+        );
         Ok(())
     }
 }
@@ -491,6 +516,14 @@ async fn decode_into(loader: &Loader<'_>, origin: &Origin, b: &mut Batches) -> s
         load!(TargetRankObserved, b.targets);
     } else if topic == t.tracking {
         load!(TrackingTarget, b.tracking);
+    } else if topic == t.orders {
+        load!(OrderObserved, b.orders);
+    } else if topic == t.reviews {
+        load!(ReviewObserved, b.reviews);
+    } else if topic == t.inquiries {
+        load!(InquiryObserved, b.inquiries);
+    } else if topic == t.settlements {
+        load!(SettlementObserved, b.settlements);
     } else if topic == t.runs {
         let Some(e) = worker::decode_until::<RunEvent>(&loader.codec, bytes, sd).await? else { return Ok(false) };
         // A run's life goes to run_events; its summary is the run's row in `runs`.

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{TransformConfig, TransformSource};
 use super::events::{self, list_key, product_key, RawPosition};
+use super::seller::{self, seller_key};
 
 const STAGE: &str = "transform";
 
@@ -83,10 +84,17 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
         ));
     };
     let parser_name = source.parser.name();
+    let seller_mapper = match seller::mapper_of(&raw) {
+        Ok(m) => m,
+        Err(e) => return Outcome::Failed(failure(ErrorClass::Config, e, Some(&raw.source), None)),
+    };
     let body = match events::body(&raw, ctx.max_body_bytes) {
         Ok(b) => b,
         Err(e) => return Outcome::Failed(failure(ErrorClass::BadData, e, Some(&raw.source), Some(parser_name))),
     };
+    if let Some((mapper, account)) = seller_mapper {
+        return process_seller(ctx, &origin, raw, body, mapper, account, source.default_currency.clone()).await;
+    }
     // Parsing is CPU work: off the async executor.
     let (raw, parsed) = {
         let source = source.clone();
@@ -165,6 +173,83 @@ async fn process(ctx: &Ctx, origin: Origin) -> Outcome {
         Err(PublishError::Interrupted) => return Outcome::Interrupted,
         Err(PublishError::Rejected(reason)) => {
             return Outcome::Failed(failure(ErrorClass::BadData, reason, Some(&raw.source), Some(parser_name)))
+        }
+    }
+    if evs.is_empty() {
+        Outcome::Done("no_facts")
+    } else {
+        Outcome::Done("parsed")
+    }
+}
+
+/// A seller-API payload: the mapper the record names reads it; its events go to the seller topics.
+async fn process_seller(
+    ctx: &Ctx,
+    origin: &Origin,
+    raw: RawPage,
+    body: Vec<u8>,
+    mapper: shopstream_parse::seller::SellerMapper,
+    account: String,
+    default_currency: Option<String>,
+) -> Outcome {
+    let name = mapper.name();
+    let parsed = tokio::task::spawn_blocking(move || {
+        let ctx = shopstream_parse::seller::SellerContext { default_currency: default_currency.as_deref() };
+        shopstream_parse::seller::parse_seller(mapper, &body, &ctx)
+    })
+    .await;
+    let parsed = match parsed {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            return Outcome::Failed(failure(
+                ErrorClass::BadData,
+                format!("{e} ({})", raw.url),
+                Some(&raw.source),
+                Some(name),
+            ))
+        }
+        Err(e) => {
+            return Outcome::Failed(failure(ErrorClass::Bug, format!("the mapper panicked: {e}"), None, Some(name)))
+        }
+    };
+    let at = RawPosition { topic: &origin.topic, partition: origin.partition, offset: origin.offset };
+    let evs = seller::build(&raw, at, mapper, &account, parsed);
+    let t = &ctx.topics;
+    let mut out = Vec::with_capacity(evs.len());
+    macro_rules! encode {
+        ($topic:expr, $event:expr) => {
+            match worker::encode_until(&ctx.codec, $topic, $event, &ctx.shutdown).await {
+                Ok(Some(b)) => b,
+                Ok(None) => return Outcome::Interrupted,
+                Err(err) => {
+                    return Outcome::Failed(failure(
+                        err.class(),
+                        format!("cannot encode an event: {err}"),
+                        Some(&raw.source),
+                        Some(name),
+                    ))
+                }
+            }
+        };
+    }
+    for e in &evs.orders {
+        out.push((t.orders.clone(), seller_key(&raw.source, &account, &e.order_id), encode!(&t.orders, e)));
+    }
+    for e in &evs.reviews {
+        out.push((t.reviews.clone(), seller_key(&raw.source, &account, &e.review_id), encode!(&t.reviews, e)));
+    }
+    for e in &evs.inquiries {
+        out.push((t.inquiries.clone(), seller_key(&raw.source, &account, &e.inquiry_id), encode!(&t.inquiries, e)));
+    }
+    for e in &evs.settlements {
+        let key = seller_key(&raw.source, &account, &e.settlement_id);
+        out.push((t.settlements.clone(), key, encode!(&t.settlements, e)));
+    }
+    match worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await {
+        Ok(()) => {}
+        Err(PublishError::Interrupted) => return Outcome::Interrupted,
+        Err(PublishError::Rejected(reason)) => {
+            return Outcome::Failed(failure(ErrorClass::BadData, reason, Some(&raw.source), Some(name)))
         }
     }
     if evs.is_empty() {
