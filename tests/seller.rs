@@ -373,10 +373,11 @@ fn an_expired_session_is_renewed_and_an_account_behind_a_second_factor_is_a_heal
     let sellers = SellerConfig { accounts: 3, anchor_ms: Some(now_ms()), session_ttl_secs: 2, ..Default::default() };
     let (base, _sandbox) = start_seller_sandbox(sellers.clone());
     let mut config = CONFIG.replace(
-        "rate = { per_second = 20, burst = 1, concurrency = 8, scope = \"account\" }",
+        "rate = { per_second = 19.5, burst = 1, concurrency = 8, scope = \"account\" }",
         "rate = { per_second = 4, burst = 1, concurrency = 1, scope = \"account\" }",
     );
     config = config.replace("limit=3&embed=items", "limit=2&embed=items");
+    assert!(config.contains("per_second = 4") && config.contains("limit=2&"), "the test's config took");
     let mut p = Pipeline::start("session", &seller::secrets_toml(&sellers, &base));
     std::fs::write(&p.env.config, &config).expect("config");
     // Restart the extractor with the slower config (pages at 4/s outlive the 2-second sessions).
@@ -429,14 +430,18 @@ fn an_expired_session_is_renewed_and_an_account_behind_a_second_factor_is_a_heal
 
 #[test]
 fn an_extractor_killed_mid_collection_loses_and_doubles_nothing() {
-    let sellers = SellerConfig { accounts: 4, anchor_ms: Some(now_ms()), ..Default::default() };
+    // The marketplace allows 6 requests/s and the budget sends 8/s: 429s with Retry-After, honoured.
+    let rate =
+        shopstream_sandbox::RateLimit { per_second: 6.0, burst: 1, scope: shopstream_sandbox::RateScope::Endpoint };
+    let sellers = SellerConfig { accounts: 4, anchor_ms: Some(now_ms()), rate: Some(rate), ..Default::default() };
     let (base, _sandbox) = start_seller_sandbox(sellers.clone());
     let mut p = Pipeline::start("seller_crash", &seller::secrets_toml(&sellers, &base));
     let config = CONFIG.replace("limit=5\"", "limit=2\"").replacen(
-        "rate = { per_second = 20, burst = 1, concurrency = 8, scope = \"endpoint\" }",
+        "rate = { per_second = 19.5, burst = 1, concurrency = 8, scope = \"endpoint\" }",
         "rate = { per_second = 8, burst = 1, concurrency = 2, scope = \"endpoint\" }",
         1,
     );
+    assert!(config.contains("per_second = 8") && config.contains("limit=2\""), "the test's config took");
     std::fs::write(&p.env.config, &config).expect("config");
     let e = p.extract;
     p.env.stop(e);
@@ -466,4 +471,7 @@ fn an_extractor_killed_mid_collection_loses_and_doubles_nothing() {
         "SELECT count() FROM (SELECT order_id, changed_at, status, count() AS n FROM {db}.order_observations FINAL GROUP BY order_id, changed_at, status HAVING n > 1)"
     ));
     assert_eq!(doubles, 0, "nothing doubled");
+    let stats = common::reqwest::blocking_get_json(&format!("{base}/seller/_stats"));
+    let too_many = stats["endpoints"]["shopify.orders"]["too_many"].as_u64().expect("too_many");
+    assert!(too_many > 0, "the marketplace answered 429 and the pipeline waited them out: {stats}");
 }

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::time::Instant;
 
 use axum::http::StatusCode;
 use serde::Serialize;
@@ -98,7 +97,8 @@ struct Counters {
 #[derive(Debug)]
 struct Bucket {
     tokens: f64,
-    last: Instant,
+    /// Arrival time (Unix ms) of the newest request the bucket counted.
+    last_ms: i64,
     arrivals_ms: Vec<i64>,
     admitted_ms: Vec<i64>,
 }
@@ -165,17 +165,18 @@ impl Recorder {
             RateScope::EndpointAccount => format!("{endpoint}/{account}"),
         };
         let burst = f64::from(rate.burst);
-        let now = Instant::now();
+        // Refilled by arrival times (taken when the request came in), so a server busy for a moment
+        // does not bunch requests that arrived spaced.
         let mut inner = self.lock();
         let bucket = inner.buckets.entry(key).or_insert_with(|| Bucket {
             tokens: burst,
-            last: now,
+            last_ms: now_ms,
             arrivals_ms: Vec::new(),
             admitted_ms: Vec::new(),
         });
-        let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
+        let elapsed = (now_ms - bucket.last_ms).max(0) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed * rate.per_second).min(burst);
-        bucket.last = now;
+        bucket.last_ms = bucket.last_ms.max(now_ms);
         bucket.arrivals_ms.push(now_ms);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
