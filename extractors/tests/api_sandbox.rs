@@ -271,3 +271,76 @@ async fn the_budget_keeps_requests_under_the_marketplaces_limit() {
     );
     stop.cancel();
 }
+
+/// One request of `endpoint` for `account` over the last day.
+async fn one_page(
+    rt: &ApiRuntime,
+    src: &Source,
+    source: &str,
+    endpoint: &str,
+    account: &str,
+    accounts: &Accounts,
+    anchor: i64,
+) -> Fetched {
+    let e = &src.api.endpoints[endpoint];
+    let w = Window::from_config(e.window.as_ref().expect("w")).expect("w");
+    let c = &w.chunks(anchor - DAY, anchor)[0];
+    let acct = accounts.get(source, account).expect("account");
+    let url = api::expand(&e.url, &|n| match n {
+        "account" => Some(account.to_string()),
+        "from" => Some(api::query_escape(&c.from)),
+        "to" => Some(api::query_escape(&c.to)),
+        n => acct.var(n).map(|s| s.expose().to_string()),
+    })
+    .expect("url");
+    let mut attributes = BTreeMap::new();
+    attributes.insert(attr::ACCOUNT.to_string(), account.to_string());
+    attributes.insert(attr::ENDPOINT.to_string(), endpoint.to_string());
+    let r = CrawlRequest {
+        crawl_id: "t".into(),
+        source: source.into(),
+        url: url.clone(),
+        kind: "api".into(),
+        depth: 0,
+        priority: "normal".into(),
+        requested_at: 0,
+        referrer: None,
+        attributes,
+    };
+    let client = fetch::client(&src.fetch).expect("client");
+    rt.fetch(&r, &url::Url::parse(&url).expect("url"), &client, &src.fetch).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_renewed_and_a_second_factor_is_a_health_reason_not_a_crash() {
+    let anchor = shopstream_core::now_ms() / 1000 * 1000;
+    let cfg = SellerConfig { accounts: 3, anchor_ms: Some(anchor), session_ttl_secs: 1, ..Default::default() };
+    let (base, _stop) = start(cfg.clone()).await;
+    let srcs = sources();
+    let names: Vec<&str> = srcs.keys().map(String::as_str).collect();
+    let accounts = Accounts::parse(Some(&seller::secrets_toml(&cfg, &base)), &[], &names).expect("accounts");
+    let apis: HashMap<String, ApiConfig> = srcs.iter().map(|(k, v)| (k.clone(), v.api.clone())).collect();
+    let metrics = Metrics::new();
+    let rt = ApiRuntime::new(apis, accounts.clone(), metrics.clone());
+    let src = &srcs["center-sandbox"];
+    let ok = |f: &Fetched| matches!(f, Fetched::Response { response, .. } if response.status == 200 && response.body.starts_with(b"{"));
+    let first = one_page(&rt, src, "center-sandbox", "orders", "acct-001", &accounts, anchor).await;
+    assert!(ok(&first), "{first:?}");
+    // The 1-second session expires: the site sends the next request to its login page; the runtime
+    // logs in again and sends it again.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let second = one_page(&rt, src, "center-sandbox", "orders", "acct-001", &accounts, anchor).await;
+    assert!(ok(&second), "{second:?}");
+    assert_eq!(metrics.get("api_logins", &[("source", "center-sandbox")]), 2, "logged in twice");
+    // acct-003 needs a second factor: the request fails with the reason, the health says so.
+    let otp = one_page(&rt, src, "center-sandbox", "orders", "acct-003", &accounts, anchor).await;
+    match &otp {
+        Fetched::Failed { error, .. } => {
+            assert!(error.contains("second factor") && error.contains("session import"), "{error}")
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let (health, reasons) = metrics.health();
+    assert_ne!(health, shopstream_core::metrics::Health::Healthy);
+    assert!(reasons.iter().any(|r| r.contains("center-sandbox/acct-003")), "{reasons:?}");
+}

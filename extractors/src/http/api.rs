@@ -255,7 +255,7 @@ impl ApiRuntime {
             };
             let fetched = fetch::fetch_with(url, rules, &mut build).await;
             let fetched = self.redact_fetched(fetched);
-            let expired = self.needs_renewal(cfg, &fetched);
+            let expired = self.needs_renewal(cfg, account, &fetched);
             if !expired {
                 if let AuthConfig::Session { .. } = &cfg.auth {
                     self.session_ok(&req.source, &account.id);
@@ -291,12 +291,13 @@ impl ApiRuntime {
     }
 
     /// Whether an answer says the credentials expired: 401/403, or (sessions) a landing on the login page.
-    fn needs_renewal(&self, cfg: &ApiConfig, fetched: &Fetched) -> bool {
+    fn needs_renewal(&self, cfg: &ApiConfig, account: &Account, fetched: &Fetched) -> bool {
         let Fetched::Response { response, .. } = fetched else { return false };
         match &cfg.auth {
             AuthConfig::Oauth2ClientCredentials { .. } => response.status == 401,
             AuthConfig::Session { login_url, .. } => {
-                matches!(response.status, 401 | 403) || same_path(&response.final_url, login_url)
+                let login = fill(login_url, account).unwrap_or_default();
+                matches!(response.status, 401 | 403) || same_path(&response.final_url, &login)
             }
             _ => false,
         }
