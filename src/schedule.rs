@@ -150,6 +150,10 @@ async fn scheduler(g: &Global, a: RunArgs, metrics: Metrics, shutdown: Cancellat
         schedules,
         seeds: pipeline.sources.iter().map(|(k, v)| (k.clone(), v.seeds.clone())).collect(),
         track: pipeline.sources.keys().map(|k| (k.clone(), pipeline.track_rules(k))).collect(),
+        apis: pipeline.apis(),
+        accounts: shopstream_core::api::Accounts::from_env(
+            &pipeline.sources.keys().map(String::as_str).collect::<Vec<_>>(),
+        )?,
         tiers: pipeline.tier_lanes(),
         tier_retries: pipeline.tier_retries(),
         group: g.group("schedule"),

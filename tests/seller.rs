@@ -113,10 +113,11 @@ impl Pipeline {
         let out = self.cmd(&["wait-idle", "--timeout-secs", "420", "--settle-secs", "3"]).output().expect("wait-idle");
         assert!(
             out.status.success(),
-            "wait-idle: {}\n--- extract:\n{}\n--- transform:\n{}",
+            "wait-idle: {}\n--- extract:\n{}\n--- transform:\n{}\n--- load:\n{}",
             String::from_utf8_lossy(&out.stderr),
             tail(&self.env.child_log(self.extract), 40),
-            tail(&self.env.child_log(self.transform), 20)
+            tail(&self.env.child_log(self.transform), 20),
+            tail(&self.env.child_log(self.load), 20)
         );
     }
 
@@ -474,4 +475,59 @@ fn an_extractor_killed_mid_collection_loses_and_doubles_nothing() {
     let stats = common::reqwest::blocking_get_json(&format!("{base}/seller/_stats"));
     let too_many = stats["endpoints"]["shopify.orders"]["too_many"].as_u64().expect("too_many");
     assert!(too_many > 0, "the marketplace answered 429 and the pipeline waited them out: {stats}");
+}
+
+#[test]
+fn a_schedule_collects_every_ten_minutes_with_its_accounts_staggered() {
+    // Many orders per day, so that 10-minute windows hold some.
+    let sellers = SellerConfig { accounts: 4, anchor_ms: Some(now_ms()), orders_per_day: 150, ..Default::default() };
+    let (base, _sandbox) = start_seller_sandbox(sellers.clone());
+    let anchor = sellers.anchor_ms.expect("anchor");
+    let config = format!(
+        "{CONFIG}\n[schedules.orders-every-10m]\ncron = \"*/10 * * * *\"\ntimezone = \"UTC\"\n\
+         enqueue = {{ collect = \"shopify-sandbox\", endpoint = \"orders\", window = \"10m\" }}\n\
+         stagger = {{ groups = 2, spread = \"4m\" }}\nmissed = \"skip\"\n"
+    );
+    let mut p = Pipeline::start("seller_schedule", &seller::secrets_toml(&sellers, &base));
+    std::fs::write(&p.env.config, &config).expect("config");
+    // A fake clock from 2 h before the sandbox's anchor (on a 10-minute boundary), 60 times as fast:
+    // a fire every 10 real seconds, its second group 2 seconds later.
+    let start = (anchor - 2 * 3_600_000) / 600_000 * 600_000 + 1000;
+    let start_text = chrono::DateTime::from_timestamp_millis(start).expect("time").to_rfc3339();
+    let sched = p.cmd(&["schedule", "--instance", "s1", "--clock-start", &start_text, "--clock-rate", "60"]);
+    let s = p.env.spawn(sched);
+    std::thread::sleep(Duration::from_secs(36));
+    p.env.stop(s);
+    p.wait_idle();
+    // What fired: (fire time, group) from events.runs.
+    let topics = shopstream_core::Topics::with_prefix(&p.env.topic_prefix());
+    let fired: Vec<shopstream_schemas::RunEvent> = read_records(&p.env, &topics.runs)
+        .into_iter()
+        .map(|(_, v)| decode::<shopstream_schemas::RunEvent>(&p.env, &v))
+        .filter(|r| r.kind == "fired" && r.schedule.as_deref() == Some("orders-every-10m"))
+        .collect();
+    let fires: BTreeSet<i64> = fired.iter().map(|r| r.scheduled_at).collect();
+    assert!(fires.len() >= 3, "three fires or more in 36 s of a 60x clock: {fires:?}\n{}", p.env.child_log(s));
+    assert!(fired.iter().all(|r| r.what == "api" && r.groups == 2), "fired as staggered collections");
+    let mut want = BTreeSet::new();
+    for r in &fired {
+        for id in seller::account_ids(&sellers) {
+            if shopstream_producers::track::stagger_group(&id, 2) == r.group as u32 {
+                let t =
+                    seller::truth(&sellers, anchor, &id, TruthField::Changed, r.scheduled_at - 600_000, r.scheduled_at);
+                want.extend(t.order_ids.into_iter().map(|o| (id.clone(), o)));
+            }
+        }
+    }
+    assert!(want.len() >= 10, "the windows held orders: {}", want.len());
+    let db = &p.env.database;
+    let got: BTreeSet<(String, String)> = p
+        .env
+        .query_text(&format!(
+            "SELECT DISTINCT account, order_id FROM {db}.order_observations FINAL WHERE source = 'shopify-sandbox'"
+        ))
+        .lines()
+        .filter_map(|l| l.split_once('\t').map(|(a, o)| (a.to_string(), o.to_string())))
+        .collect();
+    assert_eq!(got, want, "each fire collected exactly its window, for the accounts of its group");
 }

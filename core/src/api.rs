@@ -421,6 +421,13 @@ pub fn expand(template: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<S
     Ok(out)
 }
 
+/// The fragment an API request's URL carries to name its account (`account=ID`). Fragments are never
+/// sent, so the request is the API's; the URL stays distinct per account where the API names the
+/// account only in the credentials.
+pub fn account_fragment(account: &str) -> String {
+    format!("account={}", query_escape(account))
+}
+
 /// Percent-encode a value for a URL query (window times contain `+` and `:`).
 pub fn query_escape(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()

@@ -75,6 +75,8 @@ async fn collect(
             n => acct.var(n).map(|s| s.expose().to_string()),
         })
         .expect("url");
+        // As `collect` writes it: the account in the fragment (never sent).
+        let url = format!("{url}#{}", api::account_fragment(account));
         let mut attributes = BTreeMap::new();
         attributes.insert(attr::ACCOUNT.to_string(), account.to_string());
         attributes.insert(attr::ENDPOINT.to_string(), endpoint.to_string());

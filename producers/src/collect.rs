@@ -79,7 +79,10 @@ impl CollectPlan {
                     _ => None,
                 })
                 .map_err(|e| format!("account {id}: endpoint {}: {e}", self.endpoint))?;
-                let parsed = url::Url::parse(&url).map_err(|e| format!("account {id}: {url:?}: {e}"))?;
+                let mut parsed = url::Url::parse(&url).map_err(|e| format!("account {id}: {url:?}: {e}"))?;
+                // Many APIs name the account only in the credentials (a token, a cookie): the fragment
+                // (never sent) keeps each account's URL its own in the crawl memory, fetch_log and runs.
+                parsed.set_fragment(Some(&api::account_fragment(id)));
                 let mut attributes = BTreeMap::new();
                 attributes.insert(attr::ACCOUNT.to_string(), id.clone());
                 attributes.insert(attr::ENDPOINT.to_string(), self.endpoint.clone());
@@ -169,6 +172,7 @@ mod tests {
         assert_eq!(r.attributes["account"], "a1");
         assert_eq!(r.attributes["mapper"], "shopify_orders");
         assert!(r.url.starts_with("http://h/shop/a1/orders.json?updated_at_min=2023-11-14T22%3A13%3A20Z"), "{}", r.url);
+        assert!(r.url.ends_with("#account=a1"), "the account rides in the fragment: {}", r.url);
         assert!(reqs.iter().all(|(_, _, r)| !r.url.contains("SECRET") && !format!("{r:?}").contains("SECRET")));
         let one = CollectPlan { all_accounts: false, accounts: vec!["nope".into()], ..plan.clone() };
         assert!(one.requests(&cfg(), &accounts, &Topics::default()).expect_err("unknown").contains("nope"));

@@ -587,7 +587,9 @@ impl ApiRuntime {
         let header = |name: &str| response.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let page = api::PageResponse { url, header: &header, body: &response.body };
         let next = api::next_page(&endpoint.paging, &page).map_err(|e| format!("paging: {e}"))?;
-        Ok(next.map(|next| {
+        let account = req.attributes.get(attr::ACCOUNT).cloned().unwrap_or_default();
+        Ok(next.map(|mut next| {
+            next.set_fragment(Some(&api::account_fragment(&account)));
             let mut attributes = req.attributes.clone();
             let n = attributes.get(attr::PAGE).and_then(|p| p.parse::<u64>().ok()).unwrap_or(1) + 1;
             attributes.insert(attr::PAGE.into(), n.to_string());

@@ -446,11 +446,16 @@ pub const MIGRATIONS: &[Migration] = &[
         "orders view",
         "CREATE VIEW IF NOT EXISTS {db}.orders AS
             SELECT source, account, order_id,
-                   argMax(status, changed_at) AS status, max(changed_at) AS changed_at,
-                   argMax(currency, changed_at) AS currency, argMax(total_minor, changed_at) AS total_minor,
-                   min(ordered_at) AS ordered_at, argMax(buyer_ref, changed_at) AS buyer_ref,
-                   argMax(length(line_ids), changed_at) AS lines, count() AS observations
-            FROM {db}.order_observations FINAL
+                   argMax(o_status, o_changed_at) AS status, max(o_changed_at) AS changed_at,
+                   argMax(o_currency, o_changed_at) AS currency, argMax(o_total_minor, o_changed_at) AS total_minor,
+                   min(o_ordered_at) AS ordered_at, argMax(o_buyer_ref, o_changed_at) AS buyer_ref,
+                   argMax(o_lines, o_changed_at) AS lines, count() AS observations
+            FROM (
+                SELECT source, account, order_id, status AS o_status, changed_at AS o_changed_at,
+                       currency AS o_currency, total_minor AS o_total_minor, ordered_at AS o_ordered_at,
+                       buyer_ref AS o_buyer_ref, length(line_ids) AS o_lines
+                FROM {db}.order_observations FINAL
+            )
             GROUP BY source, account, order_id",
     ),
     m(

@@ -455,8 +455,7 @@ impl TryFrom<RunEvent> for RunRow {
     }
 }
 
-/// The provenance columns every seller-API row carries.
-#[derive(Debug, Clone, Serialize)]
+/// The provenance columns every seller-API row carries, after its own columns.
 pub struct SellerProvenance {
     pub observed_at: u32,
     pub crawl_id: String,
@@ -491,32 +490,80 @@ fn opt_secs(field: &str, ms: Option<i64>) -> Result<Option<u32>, Error> {
     ms.map(|v| secs(field, v)).transpose()
 }
 
-/// One observation of an order: its status at `changed_at`, and its lines as parallel arrays.
-#[derive(Debug, Clone, Row, Serialize)]
-pub struct OrderRow {
-    pub source: String,
-    pub account: String,
-    pub order_id: String,
-    pub changed_at: u32,
-    pub status: String,
-    pub raw_status: String,
-    pub currency: Option<String>,
-    pub total_minor: Option<i64>,
-    pub ordered_at: Option<u32>,
-    pub paid_at: Option<u32>,
-    pub buyer_ref: Option<String>,
-    pub mapper: String,
-    pub line_ids: Vec<String>,
-    pub line_product_ids: Vec<Option<String>>,
-    pub line_option_ids: Vec<Option<String>>,
-    pub line_skus: Vec<Option<String>>,
-    pub line_titles: Vec<Option<String>>,
-    pub line_quantities: Vec<i64>,
-    pub line_unit_price_minor: Vec<Option<i64>>,
-    pub line_total_minor: Vec<Option<i64>>,
-    pub line_statuses: Vec<Option<String>>,
-    #[serde(flatten)]
-    pub provenance: SellerProvenance,
+/// A seller-API row: its own columns, then the provenance columns (RowBinary has no nested rows).
+macro_rules! seller_row {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $f:ident : $t:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Row, Serialize)]
+        pub struct $name {
+            $($(#[$fm])* pub $f: $t,)*
+            pub observed_at: u32,
+            pub crawl_id: String,
+            pub fetch_id: String,
+            pub event_id: String,
+            pub url: String,
+            pub raw_topic: String,
+            pub raw_partition: i32,
+            pub raw_offset: i64,
+            pub parser: String,
+            pub parser_version: String,
+            pub version: u64,
+        }
+
+        impl $name {
+            fn observed(&self) -> u32 {
+                self.observed_at
+            }
+        }
+    };
+}
+
+/// Build a seller-API row from its own fields and its provenance.
+macro_rules! with_provenance {
+    ($name:ident, $pv:expr, { $($f:ident : $v:expr),* $(,)? }) => {{
+        let pv: SellerProvenance = $pv;
+        $name {
+            $($f: $v,)*
+            observed_at: pv.observed_at,
+            crawl_id: pv.crawl_id,
+            fetch_id: pv.fetch_id,
+            event_id: pv.event_id,
+            url: pv.url,
+            raw_topic: pv.raw_topic,
+            raw_partition: pv.raw_partition,
+            raw_offset: pv.raw_offset,
+            parser: pv.parser,
+            parser_version: pv.parser_version,
+            version: pv.version,
+        }
+    }};
+}
+
+seller_row! {
+    /// One observation of an order: its status at `changed_at`, and its lines as parallel arrays.
+    OrderRow {
+        source: String,
+        account: String,
+        order_id: String,
+        changed_at: u32,
+        status: String,
+        raw_status: String,
+        currency: Option<String>,
+        total_minor: Option<i64>,
+        ordered_at: Option<u32>,
+        paid_at: Option<u32>,
+        buyer_ref: Option<String>,
+        mapper: String,
+        line_ids: Vec<String>,
+        line_product_ids: Vec<Option<String>>,
+        line_option_ids: Vec<Option<String>>,
+        line_skus: Vec<Option<String>>,
+        line_titles: Vec<Option<String>>,
+        line_quantities: Vec<i64>,
+        line_unit_price_minor: Vec<Option<i64>>,
+        line_total_minor: Vec<Option<i64>>,
+        line_statuses: Vec<Option<String>>,
+    }
 }
 
 impl TryFrom<OrderObserved> for OrderRow {
@@ -524,7 +571,7 @@ impl TryFrom<OrderObserved> for OrderRow {
 
     fn try_from(e: OrderObserved) -> Result<Self, Error> {
         let lines = &e.lines;
-        Ok(OrderRow {
+        Ok(with_provenance!(OrderRow, seller_provenance(e.provenance.clone(), e.event_id.clone())?, {
             changed_at: secs("changed_at", e.changed_at)?,
             ordered_at: opt_secs("ordered_at", e.ordered_at)?,
             paid_at: opt_secs("paid_at", e.paid_at)?,
@@ -537,8 +584,7 @@ impl TryFrom<OrderObserved> for OrderRow {
             line_unit_price_minor: lines.iter().map(|l| l.unit_price_minor).collect(),
             line_total_minor: lines.iter().map(|l| l.total_minor).collect(),
             line_statuses: lines.iter().map(|l| l.status.clone()).collect(),
-            source: e.provenance.source.clone(),
-            provenance: seller_provenance(e.provenance, e.event_id)?,
+            source: e.provenance.source,
             account: e.account,
             order_id: e.order_id,
             status: e.status,
@@ -547,25 +593,24 @@ impl TryFrom<OrderObserved> for OrderRow {
             total_minor: e.total_minor,
             buyer_ref: e.buyer_ref,
             mapper: e.mapper,
-        })
+        }))
     }
 }
 
-#[derive(Debug, Clone, Row, Serialize)]
-pub struct ReviewRow {
-    pub source: String,
-    pub account: String,
-    pub review_id: String,
-    pub product_id: Option<String>,
-    pub rating: f64,
-    pub rating_raw: f64,
-    pub rating_scale: f64,
-    pub text: String,
-    pub author_ref: Option<String>,
-    pub created_at: u32,
-    pub mapper: String,
-    #[serde(flatten)]
-    pub provenance: SellerProvenance,
+seller_row! {
+    ReviewRow {
+        source: String,
+        account: String,
+        review_id: String,
+        product_id: Option<String>,
+        rating: f64,
+        rating_raw: f64,
+        rating_scale: f64,
+        text: String,
+        author_ref: Option<String>,
+        created_at: u32,
+        mapper: String,
+    }
 }
 
 impl TryFrom<ReviewObserved> for ReviewRow {
@@ -575,10 +620,9 @@ impl TryFrom<ReviewObserved> for ReviewRow {
         if !(0.0..=5.0).contains(&e.rating) {
             return Err(Error::Decode(format!("rating = {} is out of range (0 to 5)", e.rating)));
         }
-        Ok(ReviewRow {
+        Ok(with_provenance!(ReviewRow, seller_provenance(e.provenance.clone(), e.event_id.clone())?, {
             created_at: secs("created_at", e.created_at)?,
-            source: e.provenance.source.clone(),
-            provenance: seller_provenance(e.provenance, e.event_id)?,
+            source: e.provenance.source,
             account: e.account,
             review_id: e.review_id,
             product_id: e.product_id,
@@ -588,36 +632,34 @@ impl TryFrom<ReviewObserved> for ReviewRow {
             text: e.text,
             author_ref: e.author_ref,
             mapper: e.mapper,
-        })
+        }))
     }
 }
 
-#[derive(Debug, Clone, Row, Serialize)]
-pub struct InquiryRow {
-    pub source: String,
-    pub account: String,
-    pub inquiry_id: String,
-    pub product_id: Option<String>,
-    pub order_id: Option<String>,
-    pub question: String,
-    pub answer: Option<String>,
-    pub status: String,
-    pub asked_at: u32,
-    pub answered_at: Option<u32>,
-    pub mapper: String,
-    #[serde(flatten)]
-    pub provenance: SellerProvenance,
+seller_row! {
+    InquiryRow {
+        source: String,
+        account: String,
+        inquiry_id: String,
+        product_id: Option<String>,
+        order_id: Option<String>,
+        question: String,
+        answer: Option<String>,
+        status: String,
+        asked_at: u32,
+        answered_at: Option<u32>,
+        mapper: String,
+    }
 }
 
 impl TryFrom<InquiryObserved> for InquiryRow {
     type Error = Error;
 
     fn try_from(e: InquiryObserved) -> Result<Self, Error> {
-        Ok(InquiryRow {
+        Ok(with_provenance!(InquiryRow, seller_provenance(e.provenance.clone(), e.event_id.clone())?, {
             asked_at: secs("asked_at", e.asked_at)?,
             answered_at: opt_secs("answered_at", e.answered_at)?,
-            source: e.provenance.source.clone(),
-            provenance: seller_provenance(e.provenance, e.event_id)?,
+            source: e.provenance.source,
             account: e.account,
             inquiry_id: e.inquiry_id,
             product_id: e.product_id,
@@ -626,36 +668,34 @@ impl TryFrom<InquiryObserved> for InquiryRow {
             answer: e.answer,
             status: e.status,
             mapper: e.mapper,
-        })
+        }))
     }
 }
 
-#[derive(Debug, Clone, Row, Serialize)]
-pub struct SettlementRow {
-    pub source: String,
-    pub account: String,
-    pub settlement_id: String,
-    pub period_start: u32,
-    pub period_end: u32,
-    pub currency: String,
-    pub gross_minor: i64,
-    pub fees_minor: i64,
-    pub net_minor: i64,
-    pub status: Option<String>,
-    pub mapper: String,
-    #[serde(flatten)]
-    pub provenance: SellerProvenance,
+seller_row! {
+    SettlementRow {
+        source: String,
+        account: String,
+        settlement_id: String,
+        period_start: u32,
+        period_end: u32,
+        currency: String,
+        gross_minor: i64,
+        fees_minor: i64,
+        net_minor: i64,
+        status: Option<String>,
+        mapper: String,
+    }
 }
 
 impl TryFrom<SettlementObserved> for SettlementRow {
     type Error = Error;
 
     fn try_from(e: SettlementObserved) -> Result<Self, Error> {
-        Ok(SettlementRow {
+        Ok(with_provenance!(SettlementRow, seller_provenance(e.provenance.clone(), e.event_id.clone())?, {
             period_start: secs("period_start", e.period_start)?,
             period_end: secs("period_end", e.period_end)?,
-            source: e.provenance.source.clone(),
-            provenance: seller_provenance(e.provenance, e.event_id)?,
+            source: e.provenance.source,
             account: e.account,
             settlement_id: e.settlement_id,
             currency: e.currency,
@@ -664,7 +704,7 @@ impl TryFrom<SettlementObserved> for SettlementRow {
             net_minor: e.net_minor,
             status: e.status,
             mapper: e.mapper,
-        })
+        }))
     }
 }
 
@@ -708,22 +748,22 @@ impl Merged for FetchRow {
 }
 impl Merged for OrderRow {
     fn fetched_secs(&self) -> Option<u32> {
-        Some(self.provenance.observed_at)
+        Some(self.observed())
     }
 }
 impl Merged for ReviewRow {
     fn fetched_secs(&self) -> Option<u32> {
-        Some(self.provenance.observed_at)
+        Some(self.observed())
     }
 }
 impl Merged for InquiryRow {
     fn fetched_secs(&self) -> Option<u32> {
-        Some(self.provenance.observed_at)
+        Some(self.observed())
     }
 }
 impl Merged for SettlementRow {
     fn fetched_secs(&self) -> Option<u32> {
-        Some(self.provenance.observed_at)
+        Some(self.observed())
     }
 }
 impl Merged for TargetPageRow {

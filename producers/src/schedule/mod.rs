@@ -32,7 +32,8 @@ pub struct ScheduleConfig {
     /// IANA time zone the cron expression is read in.
     #[serde(default = "utc")]
     pub timezone: String,
-    /// What a fire enqueues: `{ seeds = "SOURCE" }` or `{ targets = "SOURCE" }`.
+    /// What a fire enqueues: `{ seeds = "SOURCE" }`, `{ targets = "SOURCE" }` or
+    /// `{ collect = "SOURCE", endpoint = "orders", window = "10m" }`.
     pub enqueue: Enqueue,
     /// Crawl lane of the requests (`high`, `normal`, `low`); targets default to their tier's lane.
     #[serde(default)]
@@ -97,13 +98,20 @@ fn utc() -> String {
     "UTC".into()
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Enqueue {
     #[serde(default)]
     pub seeds: Option<String>,
     #[serde(default)]
     pub targets: Option<String>,
+    /// A seller-API source: collect `endpoint` for every account over `window` before each fire.
+    #[serde(default)]
+    pub collect: Option<String>,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub window: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -126,12 +134,19 @@ pub enum Missed {
 pub enum What {
     Seeds(String),
     Targets(String),
+    /// A seller-API collection: every account of the source (split into the stagger groups), the
+    /// endpoint, and the window before the fire time (`[fire - window, fire)`, cut by the endpoint).
+    Collect {
+        source: String,
+        endpoint: String,
+        window: Duration,
+    },
 }
 
 impl What {
     pub fn source(&self) -> &str {
         match self {
-            What::Seeds(s) | What::Targets(s) => s,
+            What::Seeds(s) | What::Targets(s) | What::Collect { source: s, .. } => s,
         }
     }
 
@@ -139,6 +154,7 @@ impl What {
         match self {
             What::Seeds(_) => "seeds",
             What::Targets(_) => "targets",
+            What::Collect { .. } => "api",
         }
     }
 }
@@ -165,11 +181,31 @@ pub fn duration(field: &str, text: &str) -> Result<Duration, String> {
 impl Schedule {
     pub fn new(name: &str, c: &ScheduleConfig) -> Result<Schedule, String> {
         let clock = CronClock::new(&c.cron, &c.timezone).map_err(|e| e.to_string())?;
-        let what = match (&c.enqueue.seeds, &c.enqueue.targets) {
-            (Some(s), None) => What::Seeds(s.clone()),
-            (None, Some(s)) => What::Targets(s.clone()),
-            _ => return Err("enqueue must name exactly one of seeds = \"SOURCE\" or targets = \"SOURCE\"".into()),
-        };
+        let e = &c.enqueue;
+        let what =
+            match (&e.seeds, &e.targets, &e.collect) {
+                (Some(s), None, None) => What::Seeds(s.clone()),
+                (None, Some(s), None) => What::Targets(s.clone()),
+                (None, None, Some(s)) => {
+                    let endpoint =
+                        e.endpoint.clone().ok_or("enqueue = { collect = \"SOURCE\" } needs endpoint = \"NAME\"")?;
+                    let window = duration(
+                        "enqueue.window",
+                        e.window.as_deref().ok_or("a collection needs window = \"10m\" (or more)")?,
+                    )?;
+                    if window.is_zero() {
+                        return Err("enqueue.window must be above 0".into());
+                    }
+                    What::Collect { source: s.clone(), endpoint, window }
+                }
+                _ => return Err(
+                    "enqueue must name exactly one of seeds = \"SOURCE\", targets = \"SOURCE\" or collect = \"SOURCE\""
+                        .into(),
+                ),
+            };
+        if !matches!(what, What::Collect { .. }) && (e.endpoint.is_some() || e.window.is_some()) {
+            return Err("enqueue.endpoint and enqueue.window are for collect = \"SOURCE\"".into());
+        }
         if let Some(p) = &c.priority {
             if !matches!(p.as_str(), "high" | "normal" | "low") {
                 return Err(format!("priority = {p:?}: high, normal or low"));
@@ -299,7 +335,7 @@ mod tests {
         let c = ScheduleConfig {
             cron: cron.into(),
             timezone: "Asia/Seoul".into(),
-            enqueue: Enqueue { seeds: None, targets: Some("naver".into()) },
+            enqueue: Enqueue { targets: Some("naver".into()), ..Default::default() },
             priority: None,
             jitter: None,
             stagger: stagger.map(|(groups, spread)| StaggerConfig { groups, spread: spread.into() }),
@@ -365,7 +401,7 @@ mod tests {
         let mut c = ScheduleConfig {
             cron: "*/10 * * * *".into(),
             timezone: "UTC".into(),
-            enqueue: Enqueue { seeds: Some("books".into()), targets: None },
+            enqueue: Enqueue { seeds: Some("books".into()), ..Default::default() },
             priority: Some("low".into()),
             jitter: Some("2m".into()),
             stagger: None,

@@ -78,6 +78,10 @@ pub struct SchedulerConfig {
     pub seeds: BTreeMap<String, Vec<String>>,
     /// Track rules per source.
     pub track: BTreeMap<String, TrackConfig>,
+    /// The `[api]` sections of the seller-API sources, and their accounts (public variables and ids;
+    /// the scheduler never sends a secret).
+    pub apis: BTreeMap<String, shopstream_core::api::ApiConfig>,
+    pub accounts: shopstream_core::api::Accounts,
     /// Tier → lane.
     pub tiers: BTreeMap<String, String>,
     /// Tier → retry policy, for the tiers that set one.
@@ -204,7 +208,7 @@ impl Ctx<'_> {
             }
             let targets = match &s.what {
                 What::Targets(source) => Some(self.active_targets(source).await?),
-                What::Seeds(_) => None,
+                What::Seeds(_) | What::Collect { .. } => None,
             };
             for unit in units {
                 if !lease.is_held() {
@@ -231,6 +235,8 @@ impl Ctx<'_> {
         let run_id = s.run_id(unit.fire);
         let run_at = unit.fire.timestamp_millis();
         let mut requests: Vec<CrawlRequest> = Vec::new();
+        // Seller-API requests carry their own partition key (their rate budget).
+        let mut keyed: Vec<(String, Vec<u8>, CrawlRequest)> = Vec::new();
         let mut target_count = 0i64;
         let mut retry = s.retry;
         if !unit.skip {
@@ -278,10 +284,45 @@ impl Ctx<'_> {
                         });
                     }
                 }
+                (What::Collect { source, endpoint, window }, _) => {
+                    let api = self.cfg.apis.get(source).ok_or_else(|| {
+                        anyhow::anyhow!("schedule {}: source {source:?} has no [api] section", s.name)
+                    })?;
+                    // Accounts are staggered by id: the same account is always in the same group.
+                    let accounts: Vec<String> = self
+                        .cfg
+                        .accounts
+                        .ids(source)
+                        .into_iter()
+                        .filter(|a| track::stagger_group(a, s.groups) == unit.group)
+                        .collect();
+                    if !accounts.is_empty() {
+                        let plan = crate::collect::CollectPlan {
+                            crawl_id: run_id.clone(),
+                            source: source.clone(),
+                            endpoint: endpoint.clone(),
+                            accounts,
+                            all_accounts: false,
+                            window: Some((run_at - window.as_millis() as i64, run_at)),
+                            priority: s.priority.clone().unwrap_or_else(|| "normal".into()),
+                        };
+                        keyed = plan
+                            .requests(api, &self.cfg.accounts, self.topics)
+                            .map_err(|e| anyhow::anyhow!("schedule {}: {e}", s.name))?;
+                    }
+                }
                 (What::Targets(_), None) => {}
             }
         }
         crate::send_requests(&self.producer, &self.codec, self.topics, &requests).await?;
+        let mut records = Vec::with_capacity(keyed.len());
+        for (topic, key, r) in &keyed {
+            records.push((topic.clone(), key.clone(), self.codec.encode(topic, r).await?));
+        }
+        for chunk in records.chunks(1000) {
+            self.producer.send_all(chunk).await?;
+        }
+        let sent = requests.len() + keyed.len();
         let event = RunEvent {
             timeout_ms: s.timeout.as_millis() as i64,
             retries: i32::try_from(retry.retries).unwrap_or(i32::MAX),
@@ -303,7 +344,7 @@ impl Ctx<'_> {
             what: s.what.label().to_string(),
             scheduled_at: run_at,
             at: now_ms(),
-            requests: requests.len() as i64,
+            requests: sent as i64,
             targets: target_count,
             group: i32::try_from(unit.group).unwrap_or(i32::MAX),
             groups: i32::try_from(s.groups).unwrap_or(i32::MAX),
@@ -316,7 +357,7 @@ impl Ctx<'_> {
         self.metrics.add("scheduler_fires", &[("schedule", &s.name), ("kind", &event.kind)], 1);
         tracing::info!(
             schedule = %s.name, run_id = %run_id, kind = %event.kind, group = unit.group, groups = s.groups,
-            requests = requests.len(), targets = target_count, late = unit.late,
+            requests = sent, targets = target_count, late = unit.late,
             "Fired."
         );
         Ok(())
