@@ -124,6 +124,17 @@ impl PipelineConfig {
                         What::Seeds(_) if src.seeds.is_empty() => {
                             problems.push(format!("schedules.{name}: source {:?} has no seeds", s.what.source()))
                         }
+                        What::Collect { source, endpoint, .. } => match &src.api {
+                            None => problems.push(format!("schedules.{name}: source {source:?} is not an api source")),
+                            Some(api) => match api.endpoints.get(endpoint) {
+                                None => problems
+                                    .push(format!("schedules.{name}: source {source:?} has no endpoint {endpoint:?}")),
+                                Some(e) if e.window.is_none() => problems.push(format!(
+                                    "schedules.{name}: endpoint {endpoint:?} of {source:?} has no window to collect"
+                                )),
+                                Some(_) => {}
+                            },
+                        },
                         _ => {}
                     },
                 },
@@ -209,6 +220,19 @@ mod tests {
         assert_eq!(s.sources["books"].parser, ParserConfig::BooksToscrape);
         let seller = PipelineConfig::parse(include_str!("../config/seller-sandbox.toml")).expect("seller sandbox");
         assert_eq!(seller.apis().len(), 5);
+        let schedule = |enqueue: &str| {
+            let text = format!(
+                "{}\n[schedules.s]\ncron = \"*/10 * * * *\"\nenqueue = {enqueue}\n",
+                include_str!("../config/seller-sandbox.toml")
+            );
+            PipelineConfig::parse(&text).map(|_| ()).map_err(|e| format!("{e:#}"))
+        };
+        schedule(r#"{ collect = "shopify-sandbox", endpoint = "orders", window = "15m" }"#).expect("a collection");
+        let err =
+            schedule(r#"{ collect = "shopify-sandbox", endpoint = "nope", window = "15m" }"#).expect_err("endpoint");
+        assert!(err.contains("no endpoint \"nope\""), "{err}");
+        let err = schedule(r#"{ collect = "shopify-sandbox", endpoint = "orders" }"#).expect_err("window");
+        assert!(err.contains("window"), "{err}");
     }
 
     #[test]

@@ -531,3 +531,78 @@ fn a_schedule_collects_every_ten_minutes_with_its_accounts_staggered() {
         .collect();
     assert_eq!(got, want, "each fire collected exactly its window, for the accounts of its group");
 }
+
+#[test]
+fn an_order_history_inquiries_and_settlements_load_and_their_views_answer() {
+    use shopstream_schemas::{InquiryObserved, OrderObserved, SettlementObserved};
+    let mut env = TestEnv::new("seller_tables", "[sources]\n");
+    let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
+    let db = env.database.clone();
+    env.run_ok(&["topics"]);
+    // One order observed paid, then shipped, then delivered; the delivered state observed twice (a
+    // re-collected window).
+    let paid: OrderObserved = common::example(include_str!("../schemas/examples/order_observed.json"));
+    let at = |status: &str, changed_at: i64, event: &str| OrderObserved {
+        status: status.into(),
+        raw_status: status.into(),
+        changed_at,
+        event_id: event.into(),
+        ..paid.clone()
+    };
+    let shipped = at("shipped", paid.changed_at + DAY, "e-shipped");
+    let delivered = at("delivered", paid.changed_at + 3 * DAY, "e-delivered");
+    let mut again = delivered.clone();
+    again.event_id = "e-delivered-again".into();
+    again.provenance.fetched_at += 600_000;
+    common::produce(&env, &topics.orders, &[paid.clone(), shipped, delivered, again]);
+    // Two inquiries, one answered; one settlement.
+    let open: InquiryObserved = common::example(include_str!("../schemas/examples/inquiry_observed.json"));
+    let answered = InquiryObserved {
+        inquiry_id: "q2".into(),
+        event_id: "e-q2".into(),
+        answer: Some("Tomorrow.".into()),
+        status: "answered".into(),
+        answered_at: Some(open.asked_at + 3_600_000),
+        ..open.clone()
+    };
+    common::produce(&env, &topics.inquiries, &[open, answered]);
+    let settlement: SettlementObserved = common::example(include_str!("../schemas/examples/settlement_observed.json"));
+    common::produce(&env, &topics.settlements, &[settlement]);
+    let l = env.spawn(env.cmd(&["load"]));
+    env.wait_idle(&format!("g_{}", env.id));
+    env.stop(l);
+
+    let history = env.query_text(&format!(
+        "SELECT status FROM {db}.order_observations FINAL WHERE order_id = '{}' ORDER BY changed_at",
+        paid.order_id
+    ));
+    assert_eq!(
+        history.lines().collect::<Vec<_>>(),
+        vec!["paid", "shipped", "delivered"],
+        "the status history, once each"
+    );
+    let current = env.query(&format!("SELECT status, lines, observations FROM {db}.orders"));
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["status"], "delivered");
+    assert_eq!(common::as_i64(&current[0]["lines"]), 1);
+    let lines = env
+        .query(&format!("SELECT line_id, quantity, unit_price_minor FROM {db}.order_lines WHERE status = 'delivered'"));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(common::as_i64(&lines[0]["unit_price_minor"]), 19900);
+    let per_day = env.query(&format!("SELECT status, orders, revenue_minor FROM {db}.orders_per_day"));
+    assert_eq!(per_day.len(), 1);
+    assert_eq!((common::as_i64(&per_day[0]["orders"]), common::as_i64(&per_day[0]["revenue_minor"])), (1, 59800));
+    assert_eq!(
+        env.count(&format!("SELECT sum(revenue_minor) FROM {db}.revenue")),
+        59800,
+        "a delivered order is revenue"
+    );
+    let open_ids = env.query_text(&format!("SELECT inquiry_id FROM {db}.open_inquiries"));
+    assert_eq!(open_ids.trim(), "q1", "only the unanswered inquiry is open");
+    let s = env.query(&format!("SELECT gross_minor, fees_minor, net_minor, currency FROM {db}.settlements FINAL"));
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        common::as_i64(&s[0]["gross_minor"]) - common::as_i64(&s[0]["fees_minor"]),
+        common::as_i64(&s[0]["net_minor"])
+    );
+}
