@@ -25,6 +25,8 @@ pub mod attr {
     pub const WINDOW_TO: &str = "window_to";
     pub const PAGE: &str = "page";
     pub const COLLECTION: &str = "collection";
+    /// The request body of a POST endpoint (from its template: public variables and the window only).
+    pub const BODY: &str = "body";
 }
 
 /// `[sources.NAME.api]`.
@@ -141,6 +143,17 @@ pub struct EndpointConfig {
     pub method: String,
     /// URL template: `{account}`, the account's public variables, and `{from}` / `{to}` (the window).
     pub url: String,
+    /// Request body template (POST), with the same variables as the URL: written by `collect` into the
+    /// request (so it holds no secret), sent as is.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Content type of the body (default `application/json`).
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Extra headers, templates over every account variable (secrets included: they are added when the
+    /// request is sent and never recorded).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// Which mapper reads the payload (`shopify_orders`, `woocommerce_orders`, …).
     pub mapper: String,
     #[serde(default)]
@@ -351,21 +364,32 @@ impl ApiConfig {
             if !matches!(e.method.as_str(), "GET" | "POST") {
                 problems.push(format!("{p}.method = {:?}: GET or POST", e.method));
             }
-            match template_names(&e.url) {
-                Err(err) => problems.push(format!("{p}.url: {err}")),
-                Ok(names) => {
-                    for n in names {
-                        let known = matches!(n.as_str(), "account" | "from" | "to") || self.public.contains(&n);
-                        if !known {
-                            problems.push(format!(
-                                "{p}.url: {{{n}}} is not a public account variable (list it in `public` if it is \
-                                 not a secret; secrets never go into URLs)"
-                            ));
-                        }
-                        if matches!(n.as_str(), "from" | "to") && e.window.is_none() {
-                            problems.push(format!("{p}.url: {{{n}}} needs a `window`"));
+            let recorded = std::iter::once(("url", e.url.as_str())).chain(e.body.as_deref().map(|b| ("body", b)));
+            for (what, template) in recorded {
+                match template_names(template) {
+                    Err(err) => problems.push(format!("{p}.{what}: {err}")),
+                    Ok(names) => {
+                        for n in names {
+                            let known = matches!(n.as_str(), "account" | "from" | "to") || self.public.contains(&n);
+                            if !known {
+                                problems.push(format!(
+                                    "{p}.{what}: {{{n}}} is not a public account variable (list it in `public` if \
+                                     it is not a secret; secrets never go into URLs or bodies)"
+                                ));
+                            }
+                            if matches!(n.as_str(), "from" | "to") && e.window.is_none() {
+                                problems.push(format!("{p}.{what}: {{{n}}} needs a `window`"));
+                            }
                         }
                     }
+                }
+            }
+            if e.body.is_some() && e.method != "POST" {
+                problems.push(format!("{p}.body: only a POST endpoint sends a body"));
+            }
+            for (name, t) in &e.headers {
+                if let Err(err) = template_names(t) {
+                    problems.push(format!("{p}.headers.{name}: {err}"));
                 }
             }
             if let Some(w) = &e.window {
@@ -388,19 +412,27 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|e| format!("{text:?}: {e} (e.g. \"10m\", \"1d\")"))
 }
 
+/// The placeholder starting at `text[0] == '{'`: its name and length, when `{` opens `{name}` (letters,
+/// digits, `_`). Any other `{` is literal text, so JSON bodies need no escaping.
+fn placeholder(text: &str) -> Option<(&str, usize)> {
+    let rest = &text[1..];
+    let close = rest.find('}')?;
+    let name = &rest[..close];
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then_some((name, close + 2))
+}
+
 /// The `{name}` placeholders of a template.
 pub fn template_names(template: &str) -> Result<Vec<String>, String> {
     let mut names = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after.find('}').ok_or_else(|| format!("{template:?}: a '{{' is not closed"))?;
-        let name = &after[..close];
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("{template:?}: {{{name}}} is not a variable name"));
+        match placeholder(&rest[open..]) {
+            Some((name, len)) => {
+                names.push(name.to_string());
+                rest = &rest[open + len..];
+            }
+            None => rest = &rest[open + 1..],
         }
-        names.push(name.to_string());
-        rest = &after[close + 1..];
     }
     Ok(names)
 }
@@ -411,11 +443,16 @@ pub fn expand(template: &str, vars: &dyn Fn(&str) -> Option<String>) -> Result<S
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let close = after.find('}').ok_or_else(|| "a '{' is not closed".to_string())?;
-        let name = &after[..close];
-        out.push_str(&vars(name).ok_or_else(|| format!("no variable {{{name}}} for this account"))?);
-        rest = &after[close + 1..];
+        match placeholder(&rest[open..]) {
+            Some((name, len)) => {
+                out.push_str(&vars(name).ok_or_else(|| format!("no variable {{{name}}} for this account"))?);
+                rest = &rest[open + len..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[open + 1..];
+            }
+        }
     }
     out.push_str(rest);
     Ok(out)
@@ -1089,7 +1126,10 @@ mod tests {
             template_names("{base}/v/{vendor_id}/o?from={from}").expect("ok"),
             vec!["base", "vendor_id", "from"]
         );
-        assert!(template_names("{base").is_err());
+        assert!(template_names("{base").expect("ok").is_empty(), "an unclosed brace is text");
+        assert_eq!(template_names(r#"{"from":"{from}","n":{ "x": 1 }}"#).expect("ok"), vec!["from"]);
+        let from = |n: &str| (n == "from").then(|| "T".to_string());
+        assert_eq!(expand(r#"{"from":"{from}","n":{ "x": 1 }}"#, &from).expect("ok"), r#"{"from":"T","n":{ "x": 1 }}"#);
         let vars = |n: &str| (n == "base").then(|| "http://h".to_string());
         assert_eq!(expand("{base}/x", &vars).expect("ok"), "http://h/x");
         assert!(expand("{token}", &vars).expect_err("missing").contains("{token}"));

@@ -346,3 +346,138 @@ async fn an_expired_session_is_renewed_and_a_second_factor_is_a_health_reason_no
     assert_ne!(health, shopstream_core::metrics::Health::Healthy);
     assert!(reasons.iter().any(|r| r.contains("center-sandbox/acct-003")), "{reasons:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth_token_is_cached_and_renewed_before_it_expires() {
+    let anchor = shopstream_core::now_ms() / 1000 * 1000;
+    // Tokens live 3 s; the source renews 2 s before expiry.
+    let cfg = SellerConfig { accounts: 1, anchor_ms: Some(anchor), token_ttl_secs: 3, ..Default::default() };
+    let sandbox = shopstream_sandbox::Sandbox::bind(shopstream_sandbox::SandboxConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        seller: cfg.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("sandbox");
+    let base = sandbox.url().trim_end_matches('/').to_string();
+    let seller_handle = sandbox.seller();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let t = stop.clone();
+    tokio::spawn(async move { sandbox.run(t).await });
+    let mut srcs = sources();
+    let naver = srcs.get_mut("naver-commerce-sandbox").expect("naver");
+    if let api::AuthConfig::Oauth2ClientCredentials { refresh_before, .. } = &mut naver.api.auth {
+        *refresh_before = Some("2s".into());
+    }
+    let names: Vec<&str> = srcs.keys().map(String::as_str).collect();
+    let accounts = Accounts::parse(Some(&seller::secrets_toml(&cfg, &base)), &[], &names).expect("accounts");
+    let apis: HashMap<String, ApiConfig> = srcs.iter().map(|(k, v)| (k.clone(), v.api.clone())).collect();
+    let metrics = Metrics::new();
+    let rt = ApiRuntime::new(apis, accounts.clone(), metrics.clone());
+    let src = &srcs["naver-commerce-sandbox"];
+    let ok = |f: &Fetched| matches!(f, Fetched::Response { response, .. } if response.status == 200);
+    for _ in 0..3 {
+        let f =
+            one_page(&rt, src, "naver-commerce-sandbox", "last-changed-statuses", "acct-001", &accounts, anchor).await;
+        assert!(ok(&f), "{f:?}");
+    }
+    assert_eq!(metrics.get("api_tokens_fetched", &[("source", "naver-commerce-sandbox")]), 1, "one token, cached");
+    // 1.5 s later the token has 1.5 s left: inside the renewal margin, so a new one is fetched first.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let f = one_page(&rt, src, "naver-commerce-sandbox", "last-changed-statuses", "acct-001", &accounts, anchor).await;
+    assert!(ok(&f), "{f:?}");
+    assert_eq!(metrics.get("api_tokens_fetched", &[("source", "naver-commerce-sandbox")]), 2, "renewed before expiry");
+    let stats = seller_handle.stats();
+    assert_eq!(
+        stats.endpoints["naver.last_changed_statuses"].unauthorized, 0,
+        "no request went out with an expired token"
+    );
+    assert_eq!(stats.endpoints["naver.token"].ok, 2);
+    stop.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_endpoint_sends_its_body_and_headers() {
+    use std::io::{Read, Write};
+    // A one-shot HTTP server that keeps the request it received.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = conn.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break;
+                }
+            }
+        }
+        let body = "{\"data\":[]}";
+        let _ = conn.write_all(
+            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+                .as_bytes(),
+        );
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let api: ApiConfig = toml::from_str(
+        r#"
+        public = ["base"]
+        [endpoints.query]
+        method = "POST"
+        url = "{base}/orders/query"
+        body = '{"from":"{from}","to":"{to}","seller":"{account}"}'
+        headers = { "X-Api-Key" = "{api_key}" }
+        mapper = "naver_product_orders"
+        window = { max = "1d" }
+        "#,
+    )
+    .expect("api");
+    assert!(api.validate("api").is_empty(), "{:?}", api.validate("api"));
+    let secrets = format!("[post.a1]\nbase = \"http://127.0.0.1:{port}\"\napi_key = \"KEY-SECRET-123\"\n");
+    let accounts = Accounts::parse(Some(&secrets), &[], &["post"]).expect("accounts");
+    let rt = ApiRuntime::new(HashMap::from([("post".to_string(), api)]), accounts, Metrics::new());
+    let mut attributes = BTreeMap::new();
+    attributes.insert(attr::ACCOUNT.to_string(), "a1".to_string());
+    attributes.insert(attr::ENDPOINT.to_string(), "query".to_string());
+    attributes.insert(
+        attr::BODY.to_string(),
+        r#"{"from":"2026-12-01T00:00:00Z","to":"2026-12-02T00:00:00Z","seller":"a1"}"#.to_string(),
+    );
+    let url = format!("http://127.0.0.1:{port}/orders/query#account=a1");
+    let r = CrawlRequest {
+        crawl_id: "t".into(),
+        source: "post".into(),
+        url: url.clone(),
+        kind: "api".into(),
+        depth: 0,
+        priority: "normal".into(),
+        requested_at: 0,
+        referrer: None,
+        attributes,
+    };
+    let rules = SourceFetch { allow_private_network: true, max_attempts: 1, ..Default::default() };
+    let client = fetch::client(&rules).expect("client");
+    let got = rt.fetch(&r, &url::Url::parse(&url).expect("url"), &client, &rules).await;
+    assert!(matches!(&got, Fetched::Response { response, .. } if response.status == 200), "{got:?}");
+    let request = seen.join().expect("server");
+    assert!(request.starts_with("POST /orders/query HTTP/1.1"), "{request}");
+    assert!(request.to_ascii_lowercase().contains("x-api-key: key-secret-123"), "{request}");
+    assert!(request.to_ascii_lowercase().contains("content-type: application/json"), "{request}");
+    assert!(
+        request.ends_with(r#"{"from":"2026-12-01T00:00:00Z","to":"2026-12-02T00:00:00Z","seller":"a1"}"#),
+        "{request}"
+    );
+    assert!(!request.contains("#account"), "the fragment is never sent");
+}

@@ -71,14 +71,23 @@ impl CollectPlan {
         for id in &ids {
             let Some(account) = accounts.get(&self.source, id) else { continue };
             for c in &chunks {
-                let url = api::expand(&endpoint.url, &|name| match name {
-                    "account" => Some(id.clone()),
-                    "from" => Some(api::query_escape(&c.from)),
-                    "to" => Some(api::query_escape(&c.to)),
-                    n if cfg.public.iter().any(|p| p == n) => account.var(n).map(|s| s.expose().to_string()),
-                    _ => None,
-                })
-                .map_err(|e| format!("account {id}: endpoint {}: {e}", self.endpoint))?;
+                let vars = |escape: bool| {
+                    move |name: &str| match name {
+                        "account" => Some(id.clone()),
+                        "from" => Some(if escape { api::query_escape(&c.from) } else { c.from.clone() }),
+                        "to" => Some(if escape { api::query_escape(&c.to) } else { c.to.clone() }),
+                        n if cfg.public.iter().any(|p| p == n) => account.var(n).map(|s| s.expose().to_string()),
+                        _ => None,
+                    }
+                };
+                let url = api::expand(&endpoint.url, &vars(true))
+                    .map_err(|e| format!("account {id}: endpoint {}: {e}", self.endpoint))?;
+                let body = endpoint
+                    .body
+                    .as_deref()
+                    .map(|b| api::expand(b, &vars(false)))
+                    .transpose()
+                    .map_err(|e| format!("account {id}: endpoint {} body: {e}", self.endpoint))?;
                 let mut parsed = url::Url::parse(&url).map_err(|e| format!("account {id}: {url:?}: {e}"))?;
                 // Many APIs name the account only in the credentials (a token, a cookie): the fragment
                 // (never sent) keeps each account's URL its own in the crawl memory, fetch_log and runs.
@@ -89,6 +98,9 @@ impl CollectPlan {
                 attributes.insert(attr::MAPPER.to_string(), endpoint.mapper.clone());
                 attributes.insert(attr::PAGE.to_string(), "1".into());
                 attributes.insert(attr::COLLECTION.to_string(), self.crawl_id.clone());
+                if let Some(body) = body {
+                    attributes.insert(attr::BODY.to_string(), body);
+                }
                 if endpoint.window.is_some() {
                     attributes.insert(attr::WINDOW_FROM.to_string(), c.from_ms.to_string());
                     attributes.insert(attr::WINDOW_TO.to_string(), c.to_ms.to_string());
@@ -178,6 +190,39 @@ mod tests {
         assert!(one.requests(&cfg(), &accounts, &Topics::default()).expect_err("unknown").contains("nope"));
         let no_window = CollectPlan { window: None, ..plan };
         assert!(no_window.requests(&cfg(), &accounts, &Topics::default()).is_err());
+    }
+
+    #[test]
+    fn a_post_body_is_written_from_public_variables_and_the_window() {
+        let cfg: ApiConfig = toml::from_str(
+            r#"
+            public = ["base"]
+            [endpoints.query]
+            method = "POST"
+            url = "{base}/query"
+            body = '{"from":"{from}","to":"{to}"}'
+            mapper = "naver_product_orders"
+            window = { max = "1d" }
+            "#,
+        )
+        .expect("config");
+        let accounts = Accounts::parse(Some("[s.a1]\nbase = \"http://h\"\n"), &[], &["s"]).expect("accounts");
+        let plan = CollectPlan {
+            crawl_id: "c".into(),
+            source: "s".into(),
+            endpoint: "query".into(),
+            accounts: vec!["a1".into()],
+            all_accounts: false,
+            window: Some((1_700_000_000_000, 1_700_000_000_000 + 3_600_000)),
+            priority: "normal".into(),
+        };
+        let reqs = plan.requests(&cfg, &accounts, &Topics::default()).expect("plan");
+        assert_eq!(reqs[0].2.attributes["body"], r#"{"from":"2023-11-14T22:13:20Z","to":"2023-11-14T23:13:20Z"}"#);
+        let bad: ApiConfig = toml::from_str(
+            "[endpoints.q]\nmethod = \"POST\"\nurl = \"http://h/q\"\nbody = \"{token}\"\nmapper = \"m\"\n",
+        )
+        .expect("config");
+        assert!(bad.validate("api").iter().any(|p| p.contains("body: {token} is not a public")));
     }
 
     #[test]

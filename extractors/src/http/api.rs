@@ -251,7 +251,10 @@ impl ApiRuntime {
             let client = session_client.as_ref().unwrap_or(client);
             let mut build = || async {
                 self.take_token(&budget).await;
-                self.build(cfg, endpoint, account, client, url, rules).await.map_err(|e| self.redact(&e.to_string()))
+                let body = req.attributes.get(attr::BODY).map(String::as_str);
+                self.build(cfg, endpoint, account, client, (url, body), rules)
+                    .await
+                    .map_err(|e| self.redact(&e.to_string()))
             };
             let fetched = fetch::fetch_with(url, rules, &mut build).await;
             let fetched = self.redact_fetched(fetched);
@@ -323,12 +326,19 @@ impl ApiRuntime {
         endpoint: &EndpointConfig,
         account: &Account,
         client: &Client,
-        url: &Url,
+        (url, body): (&Url, Option<&str>),
         rules: &SourceFetch,
     ) -> Result<RequestBuilder, ApiError> {
         let method = if endpoint.method == "POST" { reqwest::Method::POST } else { reqwest::Method::GET };
-        let rb = client.request(method.clone(), url.clone()).header("Accept", "application/json");
+        let mut rb = client.request(method.clone(), url.clone()).header("Accept", "application/json");
         let var = |t: &str| fill(t, account);
+        for (name, template) in &endpoint.headers {
+            rb = rb.header(name.as_str(), var(template)?);
+        }
+        if let Some(body) = body {
+            let content_type = endpoint.content_type.as_deref().unwrap_or("application/json");
+            rb = rb.header(reqwest::header::CONTENT_TYPE, content_type).body(body.to_string());
+        }
         Ok(match &cfg.auth {
             AuthConfig::None | AuthConfig::Session { .. } => rb,
             AuthConfig::Headers { headers } => {
