@@ -101,6 +101,12 @@ impl PipelineConfig {
                 if let Err(e) = t.validate() {
                     problems.push(format!("sources.{name}.track: {e}"));
                 }
+                if t.account.is_some() && (source.api.is_none() || !t.api) {
+                    problems.push(format!(
+                        "sources.{name}.track.account: signing tracked searches needs api = true and an [api] section \
+                         with the auth scheme"
+                    ));
+                }
             }
             match (source.kind.as_str(), &source.api) {
                 ("api", Some(api)) => problems.extend(api.validate(&format!("sources.{name}.api"))),

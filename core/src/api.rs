@@ -43,6 +43,8 @@ pub struct ApiConfig {
     /// The default rate limit of the source's endpoints.
     #[serde(default)]
     pub rate: Option<RateConfig>,
+    /// Endpoints `collect` can enqueue (none for a source whose API only signs tracked searches).
+    #[serde(default)]
     pub endpoints: BTreeMap<String, EndpointConfig>,
 }
 
@@ -327,9 +329,6 @@ impl ApiConfig {
     /// Every problem, with its path.
     pub fn validate(&self, path: &str) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.endpoints.is_empty() {
-            problems.push(format!("{path}.endpoints: an api source needs at least one endpoint"));
-        }
         for t in self.auth.templates() {
             if let Err(e) = template_names(t) {
                 problems.push(format!("{path}.auth: {e}"));

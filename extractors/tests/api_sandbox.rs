@@ -398,39 +398,7 @@ async fn an_oauth_token_is_cached_and_renewed_before_it_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_endpoint_sends_its_body_and_headers() {
-    use std::io::{Read, Write};
-    // A one-shot HTTP server that keeps the request it received.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let seen = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().expect("accept");
-        conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = conn.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&buf);
-            if let Some(end) = text.find("\r\n\r\n") {
-                let len = text
-                    .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(0);
-                if buf.len() >= end + 4 + len {
-                    break;
-                }
-            }
-        }
-        let body = "{\"data\":[]}";
-        let _ = conn.write_all(
-            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
-                .as_bytes(),
-        );
-        String::from_utf8_lossy(&buf).into_owned()
-    });
+    let (port, seen) = one_shot_server("{\"data\":[]}");
     let api: ApiConfig = toml::from_str(
         r#"
         public = ["base"]
@@ -480,4 +448,84 @@ async fn a_post_endpoint_sends_its_body_and_headers() {
         "{request}"
     );
     assert!(!request.contains("#account"), "the fragment is never sent");
+}
+
+/// A one-shot HTTP server on 127.0.0.1 answering 200 with `body`; joins to the request it received.
+fn one_shot_server(body: &'static str) -> (u16, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = conn.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break;
+                }
+            }
+        }
+        let _ = conn.write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracked_search_is_signed_with_its_accounts_headers() {
+    // The default config's Naver Open API source: tracked searches name the account `main`.
+    let (port, seen) = one_shot_server("{\"total\":0,\"start\":1,\"display\":0,\"items\":[]}");
+    let api: ApiConfig = toml::from_str(
+        r#"auth = { scheme = "headers", headers = { "X-Naver-Client-Id" = "{client_id}", "X-Naver-Client-Secret" = "{client_secret}" } }"#,
+    )
+    .expect("api");
+    let secrets = "[naver.main]\nclient_id = \"ID-4711\"\nclient_secret = \"SECRET-0815\"\n";
+    let accounts = Accounts::parse(Some(secrets), &[], &["naver"]).expect("accounts");
+    let rt = ApiRuntime::new(HashMap::from([("naver".to_string(), api)]), accounts, Metrics::new());
+    let url = format!("http://127.0.0.1:{port}/v1/search/shop.json?query=k&display=40&start=1#account=main");
+    let r = CrawlRequest {
+        crawl_id: "run".into(),
+        source: "naver".into(),
+        url: url.clone(),
+        kind: "api".into(),
+        depth: 0,
+        priority: "high".into(),
+        requested_at: 0,
+        referrer: None,
+        attributes: BTreeMap::from([(attr::ACCOUNT.to_string(), "main".to_string())]),
+    };
+    let rules = SourceFetch { allow_private_network: true, max_attempts: 1, ..Default::default() };
+    let client = fetch::client(&rules).expect("client");
+    let parsed = url::Url::parse(&url).expect("url");
+    let got = rt.fetch(&r, &parsed, &client, &rules).await;
+    let response = match got {
+        Fetched::Response { response, .. } => response,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(response.status, 200);
+    assert_eq!(rt.next_request(&r, &parsed, &response).expect("paging"), None, "a search pages by its own requests");
+    let request = seen.join().expect("server").to_ascii_lowercase();
+    assert!(request.starts_with("get /v1/search/shop.json?query=k&display=40&start=1 http/1.1"), "{request}");
+    assert!(
+        request.contains("x-naver-client-id: id-4711") && request.contains("x-naver-client-secret: secret-0815"),
+        "{request}"
+    );
 }

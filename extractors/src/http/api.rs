@@ -163,23 +163,26 @@ impl ApiRuntime {
         api::redact_url(url, &refs)
     }
 
-    /// The source, endpoint and account a request names.
+    /// The source, endpoint (none for a request that is only signed, e.g. a tracked search) and account
+    /// a request names.
     pub fn resolve<'a>(
         &'a self,
         req: &CrawlRequest,
-    ) -> Result<(&'a ApiConfig, &'a EndpointConfig, &'a Account, &'a str), ApiError> {
+    ) -> Result<(&'a ApiConfig, Option<&'a EndpointConfig>, &'a Account, &'a str), ApiError> {
         let cfg = self
             .sources
             .get(&req.source)
             .ok_or_else(|| ApiError::Config(format!("source {:?} has no [api] section", req.source)))?;
-        let name = req
-            .attributes
-            .get(attr::ENDPOINT)
-            .ok_or_else(|| ApiError::Config("an api request must name its endpoint".into()))?;
-        let (endpoint_name, endpoint) = cfg
-            .endpoints
-            .get_key_value(name)
-            .ok_or_else(|| ApiError::Config(format!("source {:?} has no endpoint {name:?}", req.source)))?;
+        let (endpoint_name, endpoint) = match req.attributes.get(attr::ENDPOINT) {
+            None => ("", None),
+            Some(name) => {
+                let (n, e) = cfg
+                    .endpoints
+                    .get_key_value(name)
+                    .ok_or_else(|| ApiError::Config(format!("source {:?} has no endpoint {name:?}", req.source)))?;
+                (n.as_str(), Some(e))
+            }
+        };
         let account_id = req
             .attributes
             .get(attr::ACCOUNT)
@@ -191,7 +194,7 @@ impl ApiRuntime {
                 req.source
             ))
         })?;
-        Ok((cfg, endpoint, account, endpoint_name.as_str()))
+        Ok((cfg, endpoint, account, endpoint_name))
     }
 
     /// The request's rate budget (created on first use), with its scope key.
@@ -323,20 +326,21 @@ impl ApiRuntime {
     async fn build(
         &self,
         cfg: &ApiConfig,
-        endpoint: &EndpointConfig,
+        endpoint: Option<&EndpointConfig>,
         account: &Account,
         client: &Client,
         (url, body): (&Url, Option<&str>),
         rules: &SourceFetch,
     ) -> Result<RequestBuilder, ApiError> {
-        let method = if endpoint.method == "POST" { reqwest::Method::POST } else { reqwest::Method::GET };
+        let post = endpoint.is_some_and(|e| e.method == "POST");
+        let method = if post { reqwest::Method::POST } else { reqwest::Method::GET };
         let mut rb = client.request(method.clone(), url.clone()).header("Accept", "application/json");
         let var = |t: &str| fill(t, account);
-        for (name, template) in &endpoint.headers {
+        for (name, template) in endpoint.map(|e| &e.headers).into_iter().flatten() {
             rb = rb.header(name.as_str(), var(template)?);
         }
         if let Some(body) = body {
-            let content_type = endpoint.content_type.as_deref().unwrap_or("application/json");
+            let content_type = endpoint.and_then(|e| e.content_type.as_deref()).unwrap_or("application/json");
             rb = rb.header(reqwest::header::CONTENT_TYPE, content_type).body(body.to_string());
         }
         Ok(match &cfg.auth {
@@ -593,7 +597,10 @@ impl ApiRuntime {
         url: &Url,
         response: &fetch::Response,
     ) -> Result<Option<CrawlRequest>, String> {
-        let (_, endpoint, _, _) = self.resolve(req).map_err(|e| e.to_string())?;
+        let Some(endpoint) = self.resolve(req).map_err(|e| e.to_string())?.1 else {
+            // A request that is only signed (a tracked search) pages by its own requests.
+            return Ok(None);
+        };
         let header = |name: &str| response.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let page = api::PageResponse { url, header: &header, body: &response.body };
         let next = api::next_page(&endpoint.paging, &page).map_err(|e| format!("paging: {e}"))?;

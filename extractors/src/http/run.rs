@@ -199,9 +199,10 @@ async fn fetch_and_publish(
     }
 }
 
-/// A seller-API request (an endpoint of an `[api]` source), signed with an account's credentials.
+/// A request signed with an account's credentials: an endpoint of an `[api]` source, or a tracked search
+/// of a source whose track rules name an account.
 fn is_api(req: &CrawlRequest) -> bool {
-    req.kind == "api" && req.attributes.contains_key(shopstream_core::api::attr::ENDPOINT)
+    req.kind == "api" && req.attributes.contains_key(shopstream_core::api::attr::ACCOUNT)
 }
 
 /// Per-host latency histogram and status counts (classes, so the label set stays bounded per host).

@@ -35,6 +35,10 @@ pub struct TrackConfig {
     /// The search URL is an API (its payloads go to `raw.api`), not a page.
     #[serde(default)]
     pub api: bool,
+    /// The account whose credentials sign the search requests (the source's `[api]` auth, e.g. the Naver
+    /// Open API's client id and secret headers); none: unsigned.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 fn default_page_size() -> u32 {
@@ -57,6 +61,7 @@ impl Default for TrackConfig {
             pages: default_pages(),
             timezone: default_timezone(),
             api: false,
+            account: None,
         }
     }
 }
@@ -199,13 +204,19 @@ pub fn run_requests(
                     })
                 })
                 .collect();
-            let attributes = BTreeMap::from([
+            let mut attributes = BTreeMap::from([
                 (attr::TARGETS.to_string(), serde_json::Value::Array(on_page).to_string()),
                 (attr::TARGET_PAGE.to_string(), page.to_string()),
                 (attr::TARGET_PAGES.to_string(), pages.to_string()),
                 (attr::TARGET_PAGE_SIZE.to_string(), cfg.page_size.to_string()),
                 (attr::RUN_AT.to_string(), run_at.to_string()),
             ]);
+            let mut parsed = parsed;
+            if let (true, Some(account)) = (cfg.api, &cfg.account) {
+                // Signed by the account's credentials in the extractor (never carried here).
+                attributes.insert(shopstream_core::api::attr::ACCOUNT.to_string(), account.clone());
+                parsed.set_fragment(Some(&shopstream_core::api::account_fragment(account)));
+            }
             out.push(CrawlRequest {
                 crawl_id: run_id.to_string(),
                 source: first.source.clone(),
@@ -270,6 +281,7 @@ mod tests {
             pages: 3,
             timezone: "UTC".into(),
             api: false,
+            account: None,
         }
     }
 
@@ -293,6 +305,17 @@ mod tests {
         assert_eq!(targets_of(&reqs[0]), ["t-1"]);
         assert_eq!(reqs[0].priority, "high");
         assert!(reqs.iter().all(|r| r.crawl_id == "run-1" && r.kind == "search"));
+    }
+
+    #[test]
+    fn an_api_search_names_the_account_that_signs_it_and_carries_no_credential() {
+        let signed = TrackConfig { api: true, account: Some("main".into()), ..cfg() };
+        let (reqs, errors) = run_requests(&[&target(Some("k"), None)], &signed, &BTreeMap::new(), "r", 0);
+        assert!(errors.is_empty());
+        assert!(reqs.iter().all(|r| r.kind == "api" && r.attributes["account"] == "main"));
+        assert!(reqs[0].url.ends_with("&start=1#account=main"), "{}", reqs[0].url);
+        let (plain, _) = run_requests(&[&target(Some("k"), None)], &cfg(), &BTreeMap::new(), "r", 0);
+        assert!(plain.iter().all(|r| !r.attributes.contains_key("account") && !r.url.contains('#')));
     }
 
     #[test]
