@@ -254,7 +254,7 @@ pub struct WindowConfig {
     pub overlap: Option<String>,
     /// How `{from}` / `{to}` are written: `rfc3339` (UTC, `Z`), `rfc3339_offset` (in `timezone`),
     /// `naive_utc` (`2024-01-02T03:04:05`), `date` (`2024-01-02` in `timezone`, both ends inclusive),
-    /// `ms` (Unix milliseconds). Default `rfc3339`.
+    /// `ms` (Unix milliseconds), `unix` (Unix seconds). Default `rfc3339`.
     #[serde(default = "default_time_format")]
     pub format: String,
     /// IANA zone for `rfc3339_offset` and `date` (default UTC).
@@ -637,6 +637,7 @@ pub enum TimeFormat {
     NaiveUtc,
     Date,
     Ms,
+    Unix,
 }
 
 /// One chunk of a collection window: `[from, to)` in Unix ms, and its `{from}`/`{to}` texts.
@@ -668,7 +669,8 @@ impl Window {
             "naive_utc" => TimeFormat::NaiveUtc,
             "date" => TimeFormat::Date,
             "ms" => TimeFormat::Ms,
-            f => return Err(format!("format = {f:?}: rfc3339, rfc3339_offset, naive_utc, date or ms")),
+            "unix" => TimeFormat::Unix,
+            f => return Err(format!("format = {f:?}: rfc3339, rfc3339_offset, naive_utc, date, ms or unix")),
         };
         let tz: chrono_tz::Tz = match &w.timezone {
             None => chrono_tz::UTC,
@@ -733,6 +735,7 @@ impl Window {
             TimeFormat::NaiveUtc => utc.format("%Y-%m-%dT%H:%M:%S").to_string(),
             TimeFormat::Date => utc.with_timezone(&self.tz).format("%Y-%m-%d").to_string(),
             TimeFormat::Ms => ms.to_string(),
+            TimeFormat::Unix => ms.div_euclid(1000).to_string(),
         }
     }
 }
@@ -1092,6 +1095,10 @@ mod tests {
         })
         .expect("w");
         assert_eq!(off.format_ms(from), "2023-11-14T09:00:00.000+09:00");
+        let unix =
+            Window::from_config(&WindowConfig { max: None, overlap: None, format: "unix".into(), timezone: None })
+                .expect("w");
+        assert_eq!(unix.format_ms(from + 999), "1699920000");
         assert!(Window::from_config(&WindowConfig {
             max: Some("1d".into()),
             overlap: Some("2d".into()),
