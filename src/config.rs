@@ -225,7 +225,7 @@ mod tests {
         assert!(s.sources["books"].fetch.allow_private_network);
         assert_eq!(s.sources["books"].parser, ParserConfig::BooksToscrape);
         let seller = PipelineConfig::parse(include_str!("../config/seller-sandbox.toml")).expect("seller sandbox");
-        assert_eq!(seller.apis().len(), 5);
+        assert_eq!(seller.apis().len(), 6);
         let schedule = |enqueue: &str| {
             let text = format!(
                 "{}\n[schedules.s]\ncron = \"*/10 * * * *\"\nenqueue = {enqueue}\n",

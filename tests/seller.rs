@@ -56,6 +56,8 @@ fn all_secrets(cfg: &SellerConfig) -> Vec<String> {
             c.naver_client_id,
             c.naver_client_secret,
             c.center_password,
+            c.etsy_keystring,
+            c.etsy_token,
         ]);
         out.extend(c.center_otp);
     }
@@ -212,9 +214,16 @@ fn browser_session_with_second_factor(base: &str, username: &str, password: &str
 
 #[test]
 fn every_auth_scheme_and_paging_style_collects_exactly_the_orders_the_sandbox_made_and_no_secret_leaks() {
-    let sellers = SellerConfig { accounts: 3, anchor_ms: Some(now_ms()), ..Default::default() };
+    let sellers = SellerConfig { accounts: 3, anchor_ms: Some(now_ms() / 1000 * 1000), ..Default::default() };
     let (base, _sandbox) = start_seller_sandbox(sellers.clone());
-    let sources = ["shopify-sandbox", "woo-sandbox", "coupang-sandbox", "naver-commerce-sandbox", "center-sandbox"];
+    let sources = [
+        "shopify-sandbox",
+        "woo-sandbox",
+        "coupang-sandbox",
+        "naver-commerce-sandbox",
+        "center-sandbox",
+        "etsy-sandbox",
+    ];
     let mut p = Pipeline::start("seller", &seller::secrets_toml(&sellers, &base));
     let db = p.env.database.clone();
     let anchor = sellers.anchor_ms.expect("anchor");
@@ -251,8 +260,10 @@ fn every_auth_scheme_and_paging_style_collects_exactly_the_orders_the_sandbox_ma
         ("woo-sandbox", "orders"),
         ("woo-sandbox", "reviews"),
         ("coupang-sandbox", "ordersheets"),
+        ("coupang-sandbox", "inquiries"),
         ("naver-commerce-sandbox", "last-changed-statuses"),
         ("center-sandbox", "orders"),
+        ("etsy-sandbox", "receipts"),
     ] {
         outputs.push(p.run_ok(&[
             "collect",
@@ -284,12 +295,29 @@ fn every_auth_scheme_and_paging_style_collects_exactly_the_orders_the_sandbox_ma
             kst_midnight(since_ms),
             kst_midnight(anchor) + DAY,
         );
+        let created = seller::truth(&sellers, anchor, &id, TruthField::Created, since_ms, anchor + DAY);
+        // Inquiries (paged by page number), asked on the collected Korea-time days.
+        let want: BTreeSet<String> =
+            seller::inquiry_ids(&sellers, anchor, &id, kst_midnight(since_ms), kst_midnight(anchor) + DAY)
+                .into_iter()
+                .collect();
+        let got: BTreeSet<String> = p
+            .env
+            .query_text(&format!(
+                "SELECT inquiry_id FROM {db}.inquiries FINAL WHERE source = 'coupang-sandbox' AND account = '{id}'"
+            ))
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "coupang inquiries {id}: exactly the sandbox's");
         for (source, truth) in [
             ("shopify-sandbox", &changed),
             ("woo-sandbox", &changed),
             ("naver-commerce-sandbox", &changed),
             ("coupang-sandbox", &created_days),
             ("center-sandbox", &created_days),
+            ("etsy-sandbox", &created),
         ] {
             let want: BTreeSet<String> = truth.order_ids.iter().cloned().collect();
             assert!(!want.is_empty(), "the sandbox made orders for {id}");
@@ -371,7 +399,12 @@ fn decode<T: shopstream_schemas::Contract>(env: &TestEnv, bytes: &[u8]) -> T {
 
 #[test]
 fn an_expired_session_is_renewed_and_an_account_behind_a_second_factor_is_a_health_reason() {
-    let sellers = SellerConfig { accounts: 3, anchor_ms: Some(now_ms()), session_ttl_secs: 2, ..Default::default() };
+    let sellers = SellerConfig {
+        accounts: 3,
+        anchor_ms: Some(now_ms() / 1000 * 1000),
+        session_ttl_secs: 2,
+        ..Default::default()
+    };
     let (base, _sandbox) = start_seller_sandbox(sellers.clone());
     let mut config = CONFIG.replace(
         "rate = { per_second = 19.5, burst = 1, concurrency = 8, scope = \"account\" }",
@@ -434,7 +467,8 @@ fn an_extractor_killed_mid_collection_loses_and_doubles_nothing() {
     // The marketplace allows 6 requests/s and the budget sends 8/s: 429s with Retry-After, honoured.
     let rate =
         shopstream_sandbox::RateLimit { per_second: 6.0, burst: 1, scope: shopstream_sandbox::RateScope::Endpoint };
-    let sellers = SellerConfig { accounts: 4, anchor_ms: Some(now_ms()), rate: Some(rate), ..Default::default() };
+    let sellers =
+        SellerConfig { accounts: 4, anchor_ms: Some(now_ms() / 1000 * 1000), rate: Some(rate), ..Default::default() };
     let (base, _sandbox) = start_seller_sandbox(sellers.clone());
     let mut p = Pipeline::start("seller_crash", &seller::secrets_toml(&sellers, &base));
     let config = CONFIG.replace("limit=5\"", "limit=2\"").replacen(
@@ -480,7 +514,12 @@ fn an_extractor_killed_mid_collection_loses_and_doubles_nothing() {
 #[test]
 fn a_schedule_collects_every_ten_minutes_with_its_accounts_staggered() {
     // Many orders per day, so that 10-minute windows hold some.
-    let sellers = SellerConfig { accounts: 4, anchor_ms: Some(now_ms()), orders_per_day: 150, ..Default::default() };
+    let sellers = SellerConfig {
+        accounts: 4,
+        anchor_ms: Some(now_ms() / 1000 * 1000),
+        orders_per_day: 150,
+        ..Default::default()
+    };
     let (base, _sandbox) = start_seller_sandbox(sellers.clone());
     let anchor = sellers.anchor_ms.expect("anchor");
     let config = format!(

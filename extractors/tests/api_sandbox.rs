@@ -102,6 +102,7 @@ async fn collect(
             let ctx = SellerContext { default_currency: src.currency.as_deref() };
             let parsed = parse_seller(mapper, &response.body, &ctx).unwrap_or_else(|e| panic!("{source}: {e}"));
             ids.extend(parsed.orders.into_iter().map(|o| o.order_id));
+            ids.extend(parsed.inquiries.into_iter().map(|q| q.inquiry_id));
             req = rt.next_request(&r, &url, &response).expect("paging");
         }
     }
@@ -126,12 +127,15 @@ async fn every_auth_scheme_and_paging_style_reads_exactly_the_sandboxs_orders() 
     for account in ["acct-001", "acct-002"] {
         let changed = seller::truth(&cfg, anchor, account, TruthField::Changed, from, anchor + 1000);
         let created = seller::truth(&cfg, anchor, account, TruthField::Created, day(from), day(anchor) + DAY);
+        // Etsy's window is exact seconds of creation, not whole days.
+        let created_exact = seller::truth(&cfg, anchor, account, TruthField::Created, from, anchor + 1000);
         for (source, endpoint, truth) in [
             ("shopify-sandbox", "orders", &changed),
             ("woo-sandbox", "orders", &changed),
             ("naver-commerce-sandbox", "last-changed-statuses", &changed),
             ("coupang-sandbox", "ordersheets", &created),
             ("center-sandbox", "orders", &created),
+            ("etsy-sandbox", "receipts", &created_exact),
         ] {
             let (ids, pages) =
                 collect(&rt, &srcs[source], source, endpoint, account, &accounts, (from, anchor + 1000)).await;
@@ -140,6 +144,24 @@ async fn every_auth_scheme_and_paging_style_reads_exactly_the_sandboxs_orders() 
             assert_eq!(ids, want, "{source} {account}: {pages} pages");
             assert!(pages > 5, "{source} {account}: the API's paging was followed ({pages} pages for 5 windows)");
         }
+    }
+    // Page numbers up to the body's total pages: Coupang's customer inquiries (asked in the window).
+    for account in ["acct-001", "acct-002"] {
+        let want: BTreeSet<String> =
+            seller::inquiry_ids(&cfg, anchor, account, day(from), day(anchor) + DAY).into_iter().collect();
+        let (ids, pages) = collect(
+            &rt,
+            &srcs["coupang-sandbox"],
+            "coupang-sandbox",
+            "inquiries",
+            account,
+            &accounts,
+            (from, anchor + 1000),
+        )
+        .await;
+        assert!(want.len() > 5, "{want:?}");
+        assert_eq!(ids, want, "coupang inquiries {account}: {pages} pages");
+        assert!(pages > 1, "paged by number");
     }
     // The secrets never show in what the runtime would record.
     let secrets: Vec<String> = {

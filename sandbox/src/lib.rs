@@ -11,8 +11,9 @@
 //! - Faults ([`Faults`]): fixed latency; a seeded, reproducible fraction of requests answered 503 or 429 with
 //!   `Retry-After`, or with a truncated or oversized body; a strong `ETag` on every page with `If-None-Match` → 304.
 //! - Seller center ([`seller`]): under `/seller/`, N seller accounts with deterministic orders in the shapes, auth
-//!   schemes and paging styles of several marketplaces' seller APIs (Shopify, WooCommerce, Coupang, Naver) and of a
-//!   login-only seller center, with optional rate limits and a ground truth ([`seller::truth`]).
+//!   schemes and paging styles of several marketplaces' seller APIs (Shopify, WooCommerce, Coupang, Naver, Etsy) and
+//!   of a login-only seller center, with optional rate limits and a ground truth ([`seller::truth`],
+//!   [`seller::inquiry_ids`]).
 //! - Guarantees: the same config, seed and request order give the same responses; [`Stats`] counts what was served
 //!   (including requests for paths robots.txt disallows) so tests can assert on a crawl.
 
@@ -26,7 +27,7 @@ mod snapshot;
 pub use config::{Faults, SandboxConfig, DEFAULT_PORT};
 pub use error::SandboxError;
 pub use seller::{
-    account_ids, credentials, review_ids, truth, BucketStats, EndpointStats, RateLimit, RateScope, Seller,
+    account_ids, credentials, inquiry_ids, review_ids, truth, BucketStats, EndpointStats, RateLimit, RateScope, Seller,
     SellerConfig, SellerCredentials, SellerStats, Truth, TruthField,
 };
 pub use server::{Sandbox, Stats, StatsSnapshot};

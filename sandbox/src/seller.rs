@@ -4,20 +4,25 @@
 //! - Universe: per account, each of the `days` days before the anchor gets 0..=2·`orders_per_day` orders (ids
 //!   `10^9 + account_no·10^6 + serial`), each with 1–3 lines and a status history (paid within 30 min, ~5%
 //!   cancelled at +1 h, otherwise shipped at +1 day, delivered at +3 days, ~3% of those returned at +5 days).
-//!   Events after the anchor have not happened; an order's `changed_at` is its latest event. All times are whole
-//!   seconds. [`truth`] computes the ground truth from the generator, not from any request log.
+//!   Events after the anchor have not happened; an order's `changed_at` is its latest event. About one order in
+//!   two gets a customer inquiry within three days of its creation, ~60 % of them answered within a day. All times
+//!   are whole seconds. [`truth`] and [`inquiry_ids`] compute the ground truth from the generator, not from any
+//!   request log.
 //! - Marketplaces (every one renders the same orders): Shopify Admin REST (`X-Shopify-Access-Token`, cursor
 //!   `page_info` in `Link`), WooCommerce v3 (Basic or query keys, `page`/`per_page`, `X-WP-Total`), Coupang WING
-//!   (CEA HMAC-SHA256 signature, `nextToken`), Naver Commerce (bcrypt-signed OAuth2 client credentials, bearer
-//!   token, `moreFrom`/`moreSequence`) and a login-only seller center (CSRF-protected form, optional second factor,
-//!   cookie session, Cafe24-shaped JSON with `offset` paging).
+//!   (CEA HMAC-SHA256 signature; ordersheets by `nextToken`, customer inquiries by `pageNum` with `totalPages`),
+//!   Naver Commerce (bcrypt-signed OAuth2 client credentials, bearer token, `moreFrom`/`moreSequence`), Etsy Open
+//!   API v3 shop receipts (`x-api-key` keystring plus a bearer token, `limit`/`offset` with `count`) and a
+//!   login-only seller center (CSRF-protected form, optional second factor, cookie session, Cafe24-shaped JSON with
+//!   `offset` paging).
 //! - Control (no auth, no rate limit): `GET /seller/_accounts`, `GET /seller/_truth?account=&field=&from=&to=`,
-//!   `GET /seller/_stats`.
+//!   `GET /seller/_inquiries?account=&from=&to=`, `GET /seller/_stats`.
 //! - Rate limits ([`RateLimit`]): token buckets per endpoint, account or both; over the limit → 429 with
 //!   `Retry-After: 1`. [`SellerStats`] records every request's arrival time and answer.
 
 mod center;
 mod coupang;
+mod etsy;
 mod limits;
 mod naver;
 mod shopify;
@@ -48,13 +53,15 @@ pub use limits::{BucketStats, EndpointStats, SellerStats};
 use universe::{Universe, DAY_MS};
 
 /// The endpoint names used for rate-limit scopes and in [`SellerStats`].
-pub const ENDPOINTS: [&str; 7] = [
+pub const ENDPOINTS: [&str; 9] = [
     "shopify.orders",
     "woo.orders",
     "woo.reviews",
     "coupang.ordersheets",
+    "coupang.inquiries",
     "naver.token",
     "naver.last_changed_statuses",
+    "etsy.receipts",
     "center.orders",
 ];
 
@@ -177,6 +184,11 @@ pub struct SellerCredentials {
     /// Naver application id and secret; the secret is a bcrypt salt (`$2a$04$` + 22 characters).
     pub naver_client_id: String,
     pub naver_client_secret: String,
+    /// Etsy shop id (in the URL path, a number), app keystring (`x-api-key`) and OAuth2 access token
+    /// (`Authorization: Bearer`, `{user_id}.{random}` like Etsy's).
+    pub etsy_shop_id: String,
+    pub etsy_keystring: String,
+    pub etsy_token: String,
     /// Seller-center login.
     pub center_username: String,
     pub center_password: String,
@@ -277,6 +289,9 @@ pub fn credentials(cfg: &SellerConfig, account: &str) -> Option<SellerCredential
         naver_client_id: alnum(&d("naver-client-id"), 22),
         // Canonical bcrypt base64 of 16 bytes, so a bcrypt hash made with it shows the same salt string.
         naver_client_secret: format!("$2a$04${}", bcrypt::BASE_64.encode(salt)),
+        etsy_shop_id: etsy::shop_id(no).to_string(),
+        etsy_keystring: hex(&d("etsy-keystring"))[..24].to_string(),
+        etsy_token: format!("{}.{}", etsy::seller_user_id(no), alnum(&d("etsy-token"), 32)),
         center_username: format!("seller{no:03}"),
         center_password: alnum(&d("center-password"), 20),
         center_otp: (no % 3 == 0)
@@ -321,6 +336,27 @@ pub fn review_ids(cfg: &SellerConfig, anchor_ms: i64, account: &str, from_ms: i6
         .filter(|r| r.created_ms >= from_ms && r.created_ms < to_ms)
         .map(|r| r.id.to_string())
         .collect()
+}
+
+fn inquiry_ids_of(u: &Universe, from_ms: i64, to_ms: i64) -> Vec<String> {
+    let mut ids: Vec<u64> = u
+        .orders
+        .iter()
+        .filter_map(|o| o.inquiry.as_ref())
+        .filter(|q| q.asked_ms >= from_ms && q.asked_ms < to_ms)
+        .map(|q| q.id)
+        .collect();
+    ids.sort_unstable();
+    ids.into_iter().map(|id| id.to_string()).collect()
+}
+
+/// The ids of the Coupang customer inquiries of `account` asked in `[from_ms, to_ms)`, ascending (decimal strings
+/// of one length, so the string order is the numeric order). Empty for an unknown account.
+pub fn inquiry_ids(cfg: &SellerConfig, anchor_ms: i64, account: &str, from_ms: i64, to_ms: i64) -> Vec<String> {
+    match account_no(cfg, account) {
+        Some(no) => inquiry_ids_of(&universe::generate(cfg, anchor_ms, no), from_ms, to_ms),
+        None => Vec::new(),
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -392,6 +428,14 @@ impl Seller {
         }
     }
 
+    /// The customer inquiries of this seller center asked in `[from_ms, to_ms)` (see [`inquiry_ids`]).
+    pub fn inquiry_ids(&self, account: &str, from_ms: i64, to_ms: i64) -> Vec<String> {
+        match self.account_index(account) {
+            Some(i) => inquiry_ids_of(&self.universe(i), from_ms, to_ms),
+            None => Vec::new(),
+        }
+    }
+
     pub(crate) fn account_index(&self, account: &str) -> Option<usize> {
         account_no(&self.config, account).map(|no| no as usize - 1)
     }
@@ -443,6 +487,7 @@ impl Seller {
                 Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": e.to_string()}), Vec::new()),
             },
             ["_truth"] if get => self.truth_endpoint(req),
+            ["_inquiries"] if get => self.inquiries_endpoint(req),
             ["shopify", account, "admin", "api", version, "orders.json"] => {
                 self.endpoint("shopify.orders", req, || only(get, || shopify::orders(self, req, account, version)))
             }
@@ -454,6 +499,12 @@ impl Seller {
             }
             ["coupang", "v2", "providers", "openapi", "apis", "api", "v4", "vendors", vendor, "ordersheets"] => {
                 self.endpoint("coupang.ordersheets", req, || only(get, || coupang::ordersheets(self, req, vendor)))
+            }
+            ["coupang", "v2", "providers", "openapi", "apis", "api", "v4", "vendors", vendor, "onlineInquiries"] => {
+                self.endpoint("coupang.inquiries", req, || only(get, || coupang::inquiries(self, req, vendor)))
+            }
+            ["etsy", "v3", "application", "shops", shop, "receipts"] => {
+                self.endpoint("etsy.receipts", req, || only(get, || etsy::receipts(self, req, shop)))
             }
             ["naver", "external", "v1", "oauth2", "token"] => {
                 self.endpoint("naver.token", req, || only(post, || naver::token(self, req)))
@@ -469,23 +520,45 @@ impl Seller {
     }
 
     fn truth_endpoint(&self, req: &Req) -> Response {
-        let bad = |msg: String| reply_json(StatusCode::BAD_REQUEST, &json!({ "error": msg }), Vec::new());
-        let Some(account) = req.param("account") else {
-            return bad("account is required".into());
-        };
         let field = match req.param("field").unwrap_or("changed").parse::<TruthField>() {
             Ok(f) => f,
-            Err(e) => return bad(e),
+            Err(e) => return reply_json(StatusCode::BAD_REQUEST, &json!({ "error": e }), Vec::new()),
+        };
+        match self.control_window(req) {
+            Ok((account, from, to)) => {
+                reply_json(StatusCode::OK, &json!(self.truth(account, field, from, to)), Vec::new())
+            }
+            Err(response) => *response,
+        }
+    }
+
+    /// `{"inquiries": n, "inquiry_ids": [...]}`: the customer inquiries asked in `[from, to)`.
+    fn inquiries_endpoint(&self, req: &Req) -> Response {
+        match self.control_window(req) {
+            Ok((account, from, to)) => {
+                let ids = self.inquiry_ids(account, from, to);
+                reply_json(StatusCode::OK, &json!({ "inquiries": ids.len(), "inquiry_ids": ids }), Vec::new())
+            }
+            Err(response) => *response,
+        }
+    }
+
+    /// `account`, `from` and `to` (Unix ms) of a control request; 400 when missing, 404 for an unknown account.
+    fn control_window<'r>(&self, req: &'r Req) -> Result<(&'r str, i64, i64), Box<Response>> {
+        let bad = |msg: &str| Box::new(reply_json(StatusCode::BAD_REQUEST, &json!({ "error": msg }), Vec::new()));
+        let Some(account) = req.param("account") else {
+            return Err(bad("account is required"));
         };
         let ms = |name: &str| req.param(name).map(|v| v.parse::<i64>());
         let (from, to) = match (ms("from"), ms("to")) {
             (Some(Ok(from)), Some(Ok(to))) => (from, to),
-            _ => return bad("from and to (Unix ms) are required".into()),
+            _ => return Err(bad("from and to (Unix ms) are required")),
         };
         if self.account_index(account).is_none() {
-            return reply_json(StatusCode::NOT_FOUND, &json!({"error": format!("no account {account:?}")}), Vec::new());
+            let body = json!({"error": format!("no account {account:?}")});
+            return Err(Box::new(reply_json(StatusCode::NOT_FOUND, &body, Vec::new())));
         }
-        reply_json(StatusCode::OK, &json!(self.truth(account, field, from, to)), Vec::new())
+        Ok((account, from, to))
     }
 }
 
@@ -664,7 +737,7 @@ pub fn secrets_toml(cfg: &SellerConfig, base: &str) -> String {
     let mut out = String::from("# The sandbox seller center's accounts (shopstream sandbox --seller-secrets).\n");
     for id in account_ids(cfg) {
         let Some(c) = credentials(cfg, &id) else { continue };
-        let sources: [(&str, Vec<(&str, &str)>); 5] = [
+        let sources: [(&str, Vec<(&str, &str)>); 6] = [
             ("shopify-sandbox", vec![("access_token", &c.shopify_token)]),
             ("woo-sandbox", vec![("consumer_key", &c.woo_consumer_key), ("consumer_secret", &c.woo_consumer_secret)]),
             (
@@ -680,6 +753,10 @@ pub fn secrets_toml(cfg: &SellerConfig, base: &str) -> String {
                 vec![("client_id", &c.naver_client_id), ("client_secret", &c.naver_client_secret)],
             ),
             ("center-sandbox", vec![("username", &c.center_username), ("password", &c.center_password)]),
+            (
+                "etsy-sandbox",
+                vec![("shop_id", &c.etsy_shop_id), ("keystring", &c.etsy_keystring), ("token", &c.etsy_token)],
+            ),
         ];
         for (source, vars) in sources {
             out.push_str(&format!("\n[{source}.{id}]\nbase = {}\n", q(base.trim_end_matches('/'))));
@@ -716,6 +793,8 @@ mod tests {
                 &c.coupang_secret_key,
                 &c.naver_client_id,
                 &c.naver_client_secret,
+                &c.etsy_keystring,
+                &c.etsy_token,
                 &c.center_password,
             ];
             for s in secrets {
@@ -723,6 +802,8 @@ mod tests {
                 all.push(s.to_string());
             }
             all.push(c.coupang_vendor_id.clone());
+            all.push(c.etsy_shop_id.clone());
+            assert_eq!(c.etsy_shop_id, (10_000_000 + no).to_string());
         }
         for (i, a) in all.iter().enumerate() {
             for (j, b) in all.iter().enumerate() {
@@ -798,5 +879,15 @@ mod tests {
         let seller = Seller::new(cfg.clone(), anchor, SocketAddr::from(([127, 0, 0, 1], 0)));
         assert_eq!(seller.truth("acct-001", TruthField::Changed, 0, mid), a);
         assert!(!review_ids(&cfg, anchor, "acct-001", 0, anchor + 1).is_empty());
+        let inquiries = inquiry_ids(&cfg, anchor, "acct-001", 0, anchor + 1);
+        assert!(inquiries.len() * 4 > u.orders.len() && inquiries.len() * 4 < 3 * u.orders.len(), "{inquiries:?}");
+        assert!(inquiries.windows(2).all(|w| w[0] < w[1]));
+        let early = inquiry_ids(&cfg, anchor, "acct-001", 0, mid);
+        let late = inquiry_ids(&cfg, anchor, "acct-001", mid, anchor + 1);
+        let mut both = [early, late].concat();
+        both.sort();
+        assert_eq!(both, inquiries);
+        assert_eq!(seller.inquiry_ids("acct-001", 0, anchor + 1), inquiries);
+        assert!(inquiry_ids(&cfg, anchor, "acct-009", 0, anchor).is_empty());
     }
 }

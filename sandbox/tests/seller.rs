@@ -15,8 +15,8 @@ use serde_json::Value;
 use sha2::Sha256;
 use shopstream_sandbox::seller::EndpointStats;
 use shopstream_sandbox::{
-    credentials, review_ids, truth, RateLimit, RateScope, Sandbox, SandboxConfig, SandboxError, Seller, SellerConfig,
-    SellerCredentials, Truth, TruthField,
+    credentials, inquiry_ids, review_ids, truth, RateLimit, RateScope, Sandbox, SandboxConfig, SandboxError, Seller,
+    SellerConfig, SellerCredentials, Truth, TruthField,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -458,6 +458,324 @@ async fn coupang_checks_the_hmac_signature_and_pages_by_next_token() {
     let q = format!("createdAtFrom={far}&createdAtTo={to_date}");
     let response = send(q.clone(), coupang_authorization(&c, &signed_date(0), "GET", &path, &q)).await.expect("x");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    s.stop().await;
+}
+
+/// The ids of `content` and its `pagination` block, checking each inquiry's shape and its KST day.
+fn inquiry_page(body: &Value, first_day: &str, last_day: &str) -> (Vec<String>, Value) {
+    assert_eq!(body["code"], 200);
+    assert_eq!(body["message"], "OK");
+    let mut ids = Vec::new();
+    for q in body["data"]["content"].as_array().expect("content") {
+        let id = q["inquiryId"].as_u64().expect("inquiryId");
+        assert!(q["productId"].is_u64() && q["vendorItemId"].is_u64(), "{q}");
+        assert!(!q["content"].as_str().expect("content").is_empty());
+        let at = q["inquiryAt"].as_str().expect("inquiryAt");
+        assert!(chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").is_ok(), "{at}");
+        assert!(&at[..10] >= first_day && &at[..10] <= last_day, "{at} outside {first_day}..={last_day}");
+        match &q["orderIds"] {
+            Value::Null => {}
+            Value::Array(a) => assert!(a.len() == 1 && a[0].is_u64(), "{q}"),
+            other => panic!("orderIds {other}"),
+        }
+        let email = q["buyerEmail"].as_str().expect("buyerEmail");
+        assert!(email.len() == 9 && email.contains("***@"), "{email}");
+        for c in q["commentDtoList"].as_array().expect("commentDtoList") {
+            assert_eq!(c["inquiryId"].as_u64(), Some(id));
+            assert!(c["inquiryCommentId"].is_u64() && c["content"].is_string());
+            assert!(c["inquiryCommentAt"].as_str().expect("inquiryCommentAt") > at);
+        }
+        ids.push(id.to_string());
+    }
+    (ids, body["data"]["pagination"].clone())
+}
+
+#[tokio::test]
+async fn coupang_inquiries_page_by_number_with_total_pages() {
+    let s = Running::start(SellerConfig { orders_per_day: 6, ..config() }).await;
+    let c = s.creds("acct-002");
+    let path =
+        format!("/seller/coupang/v2/providers/openapi/apis/api/v4/vendors/{}/onlineInquiries", c.coupang_vendor_id);
+    let send = |query: String, auth: Option<String>| {
+        let mut request = s.client.get(format!("{}{path}?{query}", s.base));
+        if let Some(auth) = auth {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        request.send()
+    };
+    let signed = |query: &str| Some(coupang_authorization(&c, &signed_date(0), "GET", &path, query));
+    // Seven KST days, both ends counted.
+    let (first_day, from_ms) = kst_day(s.anchor - 9 * DAY_MS);
+    let (last_day, last_start) = kst_day(s.anchor - 3 * DAY_MS);
+    let want = inquiry_ids(&s.cfg, s.anchor, "acct-002", from_ms, last_start + DAY_MS);
+    assert!(want.len() > 8, "{want:?}");
+    let window = format!("inquiryStartAt={first_day}&inquiryEndAt={last_day}&answeredType=ALL");
+
+    // No header, another account's keys, a tampered signature: 401.
+    let query = format!("{window}&pageNum=1&pageSize=5");
+    assert_eq!(send(query.clone(), None).await.expect("request").status(), StatusCode::UNAUTHORIZED);
+    let other = coupang_authorization(&s.creds("acct-001"), &signed_date(0), "GET", &path, &query);
+    assert_eq!(send(query.clone(), Some(other)).await.expect("request").status(), StatusCode::UNAUTHORIZED);
+    let good = coupang_authorization(&c, &signed_date(0), "GET", &path, &query);
+    let last = good.chars().last().expect("char");
+    let tampered = format!("{}{}", &good[..good.len() - 1], if last == 'a' { 'b' } else { 'a' });
+    let response = send(query.clone(), Some(tampered)).await.expect("request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], 401);
+    // The signature covers the path: a valid one for the ordersheets path does not open the inquiries.
+    let sheets = path.replace("onlineInquiries", "ordersheets");
+    let wrong_path = coupang_authorization(&c, &signed_date(0), "GET", &sheets, &query);
+    assert_eq!(send(query.clone(), Some(wrong_path)).await.expect("request").status(), StatusCode::UNAUTHORIZED);
+
+    let mut ids = Vec::new();
+    let mut page = 1;
+    loop {
+        let query = format!("{window}&pageNum={page}&pageSize=4");
+        let response = send(query.clone(), signed(&query)).await.expect("page");
+        assert_eq!(response.status(), StatusCode::OK);
+        let (page_ids, pagination) = inquiry_page(&response.json().await.expect("json"), &first_day, &last_day);
+        assert_eq!(pagination["currentPage"], page);
+        assert_eq!(pagination["countPerPage"], 4);
+        assert_eq!(pagination["totalElements"], want.len());
+        assert_eq!(pagination["totalPages"], want.len().div_ceil(4));
+        assert!(page_ids.len() <= 4);
+        ids.extend(page_ids);
+        if pagination["currentPage"].as_u64().expect("page") >= pagination["totalPages"].as_u64().expect("pages") {
+            break;
+        }
+        page += 1;
+    }
+    assert!(page >= 3);
+    assert_eq!(sorted_unique(&ids), want);
+
+    // A page past the end: empty, same totals.
+    let query = format!("{window}&pageNum={}&pageSize=4", page + 5);
+    let response = send(query.clone(), signed(&query)).await.expect("past");
+    assert_eq!(response.status(), StatusCode::OK);
+    let (past, pagination) = inquiry_page(&response.json().await.expect("json"), &first_day, &last_day);
+    assert!(past.is_empty());
+    assert_eq!(pagination["totalElements"], want.len());
+    assert_eq!(pagination["currentPage"], page + 5);
+
+    // Defaults (page 1, 10 per page), a pageSize above 50 is clamped, ANSWERED and NOANSWER split ALL.
+    let response = send(window.clone(), signed(&window)).await.expect("defaults");
+    let (first, pagination) = inquiry_page(&response.json().await.expect("json"), &first_day, &last_day);
+    assert_eq!((pagination["currentPage"].as_u64(), pagination["countPerPage"].as_u64()), (Some(1), Some(10)));
+    assert_eq!(first.len(), want.len().min(10));
+    let mut split = Vec::new();
+    for answered in ["ANSWERED", "NOANSWER"] {
+        let query = format!("inquiryStartAt={first_day}&inquiryEndAt={last_day}&answeredType={answered}&pageSize=99");
+        let response = send(query.clone(), signed(&query)).await.expect("split");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["data"]["pagination"]["countPerPage"], 50);
+        for q in body["data"]["content"].as_array().expect("content") {
+            let comments = q["commentDtoList"].as_array().expect("comments");
+            assert_eq!(comments.is_empty(), answered == "NOANSWER");
+        }
+        let (part, _) = inquiry_page(&body, &first_day, &last_day);
+        assert!(!part.is_empty(), "{answered}");
+        split.extend(part);
+    }
+    assert_eq!(sorted_unique(&split), want);
+
+    // Eight days, a missing or unknown answeredType, a bad pageNum: 400.
+    let (eight, _) = kst_day(s.anchor - 10 * DAY_MS);
+    for query in [
+        format!("inquiryStartAt={eight}&inquiryEndAt={last_day}&answeredType=ALL"),
+        format!("inquiryStartAt={first_day}&inquiryEndAt={last_day}"),
+        format!("inquiryStartAt={first_day}&inquiryEndAt={last_day}&answeredType=SOME"),
+        format!("{window}&pageNum=0"),
+    ] {
+        let response = send(query.clone(), signed(&query)).await.expect("bad");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
+
+    // The control endpoint agrees with the library.
+    let response = s
+        .client
+        .get(q(
+            &format!("{}/seller/_inquiries", s.base),
+            &[("account", "acct-002"), ("from", &from_ms.to_string()), ("to", &(last_start + DAY_MS).to_string())],
+        ))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["inquiries"], want.len());
+    let control: Vec<String> =
+        body["inquiry_ids"].as_array().expect("ids").iter().map(|v| v.as_str().expect("id").to_string()).collect();
+    assert_eq!(control, want);
+    assert_eq!(s.seller.inquiry_ids("acct-002", from_ms, last_start + DAY_MS), want);
+    let unknown = s.client.get(format!("{}/seller/_inquiries?account=acct-009&from=0&to=1", s.base)).send().await;
+    assert_eq!(unknown.expect("control").status(), StatusCode::NOT_FOUND);
+
+    let stats = s.seller.stats();
+    let inquiries = &stats.endpoints["coupang.inquiries"];
+    assert_eq!(inquiries.unauthorized, 4);
+    assert_eq!(inquiries.bad_request, 4);
+    assert_eq!(inquiries.ok, page as u64 + 4);
+    assert_eq!(stats.endpoints["coupang.ordersheets"].requests, 0);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn etsy_receipts_page_by_offset_with_a_count() {
+    let s = Running::start(SellerConfig { orders_per_day: 8, ..config() }).await;
+    let c = s.creds("acct-001");
+    let url = format!("{}/seller/etsy/v3/application/shops/{}/receipts", s.base, c.etsy_shop_id);
+    let get = |url: String, key: Option<&str>, token: Option<&str>| {
+        let mut request = s.client.get(url);
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+
+    // Both headers must be the account's own.
+    let other = s.creds("acct-002");
+    for (key, token, error) in [
+        (None, None, "Invalid API key"),
+        (None, Some(c.etsy_token.as_str()), "Invalid API key"),
+        (Some("wrongkeystring0000000000"), Some(c.etsy_token.as_str()), "Invalid API key"),
+        (Some(c.etsy_keystring.as_str()), None, "invalid_token"),
+        (Some(c.etsy_keystring.as_str()), Some("80000001.wrong"), "invalid_token"),
+        (Some(c.etsy_keystring.as_str()), Some(other.etsy_token.as_str()), "invalid_token"),
+    ] {
+        let response = get(url.clone(), key, token).await.expect("request");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{key:?} {token:?}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], error);
+    }
+    // Another account's valid credentials on this shop: 403; a shop nobody has: 404.
+    let response = get(url.clone(), Some(&other.etsy_keystring), Some(&other.etsy_token)).await.expect("request");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let nowhere = format!("{}/seller/etsy/v3/application/shops/123/receipts", s.base);
+    let response = get(nowhere, Some(&c.etsy_keystring), Some(&c.etsy_token)).await.expect("request");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let (min, max) = ((s.whole() - 12 * DAY_MS) / 1000, (s.whole() - 2 * DAY_MS) / 1000);
+    let want = s.truth("acct-001", TruthField::Created, min * 1000, max * 1000);
+    assert!(want.orders > 40, "{want:?}");
+    let mut ids = Vec::new();
+    let mut lines = 0;
+    let mut offset = 0;
+    let mut pages = 0;
+    loop {
+        let page_url = format!("{url}?min_created={min}&max_created={max}&limit=15&offset={offset}");
+        let response = get(page_url, Some(&c.etsy_keystring), Some(&c.etsy_token)).await.expect("page");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.expect("json");
+        pages += 1;
+        let count = body["count"].as_u64().expect("count");
+        assert_eq!(count, want.orders);
+        let results = body["results"].as_array().expect("results");
+        assert!(results.len() <= 15);
+        let mut previous = i64::MAX;
+        for r in results {
+            let created = r["create_timestamp"].as_i64().expect("create_timestamp");
+            assert!(created >= min && created < max);
+            assert!(created <= previous, "newest first");
+            previous = created;
+            assert_eq!(r["created_timestamp"], r["create_timestamp"]);
+            assert!(r["update_timestamp"].as_i64().expect("update") >= created);
+            assert_eq!(r["updated_timestamp"], r["update_timestamp"]);
+            let status = r["status"].as_str().expect("status");
+            assert!(["Payment Processing", "Paid", "Completed", "Canceled", "Fully Refunded"].contains(&status));
+            assert_eq!(r["is_shipped"].as_bool(), Some(!r["shipments"].as_array().expect("shipments").is_empty()));
+            assert!(
+                r["buyer_user_id"].is_u64() && r["buyer_email"].as_str().expect("email").ends_with("@example.test")
+            );
+            let grand = &r["grandtotal"];
+            assert_eq!((grand["divisor"].as_i64(), grand["currency_code"].as_str()), (Some(100), Some("USD")));
+            let mut sum = 0;
+            for t in r["transactions"].as_array().expect("transactions") {
+                assert_eq!(t["receipt_id"], r["receipt_id"]);
+                assert!(t["transaction_id"].is_u64() && t["listing_id"].is_u64() && t["product_id"].is_u64());
+                assert!(t["title"].is_string() && t["sku"].is_string());
+                let quantity = t["quantity"].as_i64().expect("quantity");
+                assert_eq!(t["price"]["currency_code"], "USD");
+                sum += t["price"]["amount"].as_i64().expect("amount") * quantity;
+                lines += 1;
+            }
+            assert_eq!(grand["amount"].as_i64(), Some(sum));
+            ids.push(id_string(&r["receipt_id"]));
+        }
+        offset += 15;
+        if offset >= count {
+            break;
+        }
+    }
+    assert!(pages >= 3);
+    assert_eq!(sorted_unique(&ids), expected(&want));
+    assert_eq!(lines, want.lines);
+
+    // Past the end: empty results, the same count; limit above 100 is clamped; a bad number is a 400.
+    let past = format!("{url}?min_created={min}&max_created={max}&offset={}", want.orders + 3);
+    let body: Value =
+        get(past, Some(&c.etsy_keystring), Some(&c.etsy_token)).await.expect("past").json().await.expect("json");
+    assert_eq!(body["count"], want.orders);
+    assert!(body["results"].as_array().expect("results").is_empty());
+    let all = format!("{url}?limit=500&sort_order=asc");
+    let body: Value =
+        get(all, Some(&c.etsy_keystring), Some(&c.etsy_token)).await.expect("all").json().await.expect("json");
+    let results = body["results"].as_array().expect("results");
+    assert_eq!(results.len(), 100);
+    assert!(body["count"].as_u64().expect("count") > 100);
+    assert!(results.windows(2).all(|w| w[0]["create_timestamp"].as_i64() <= w[1]["create_timestamp"].as_i64()));
+    let bad = format!("{url}?min_created=yesterday");
+    let response = get(bad, Some(&c.etsy_keystring), Some(&c.etsy_token)).await.expect("bad");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let stats = s.seller.stats();
+    let receipts = &stats.endpoints["etsy.receipts"];
+    assert_eq!((receipts.unauthorized, receipts.other, receipts.bad_request), (6, 2, 1));
+    assert_eq!(receipts.ok, pages + 2);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_new_endpoints_are_rate_limited() {
+    let rate = RateLimit { per_second: 0.2, burst: 3, scope: RateScope::EndpointAccount };
+    let s = Running::start(SellerConfig { rate: Some(rate), ..config() }).await;
+    let c = s.creds("acct-001");
+    let etsy = format!("{}/seller/etsy/v3/application/shops/{}/receipts?limit=1", s.base, c.etsy_shop_id);
+    let path =
+        format!("/seller/coupang/v2/providers/openapi/apis/api/v4/vendors/{}/onlineInquiries", c.coupang_vendor_id);
+    let (day, _) = kst_day(s.anchor - DAY_MS);
+    let query = format!("inquiryStartAt={day}&inquiryEndAt={day}&answeredType=ALL");
+    let mut statuses = (Vec::new(), Vec::new());
+    for _ in 0..6 {
+        let response = s
+            .client
+            .get(&etsy)
+            .header("x-api-key", &c.etsy_keystring)
+            .bearer_auth(&c.etsy_token)
+            .send()
+            .await
+            .expect("etsy");
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(response.headers()[RETRY_AFTER], "1");
+        }
+        statuses.0.push(response.status());
+        let auth = coupang_authorization(&c, &signed_date(0), "GET", &path, &query);
+        let response =
+            s.client.get(format!("{}{path}?{query}", s.base)).header(AUTHORIZATION, auth).send().await.expect("cp");
+        statuses.1.push(response.status());
+    }
+    for list in [&statuses.0, &statuses.1] {
+        assert_eq!(list.iter().filter(|st| **st == StatusCode::OK).count(), 3, "{list:?}");
+        assert_eq!(list.iter().filter(|st| **st == StatusCode::TOO_MANY_REQUESTS).count(), 3, "{list:?}");
+    }
+    let stats = s.seller.stats();
+    assert_eq!(stats.endpoints["etsy.receipts"].too_many, 3);
+    assert_eq!(stats.endpoints["coupang.inquiries"].too_many, 3);
+    assert_eq!(stats.buckets["etsy.receipts/acct-001"].limited, 3);
+    assert_eq!(stats.buckets["coupang.inquiries/acct-001"].admitted, 3);
     s.stop().await;
 }
 

@@ -1,4 +1,7 @@
-//! Coupang WING ordersheets by day: `Authorization: CEA …` HMAC-SHA256 signatures, `nextToken` paging.
+//! Coupang WING: ordersheets by day (`nextToken` paging) and customer product inquiries (`onlineInquiries`,
+//! `pageNum`/`pageSize` paging with a `pagination` block); both signed with `Authorization: CEA …` HMAC-SHA256.
+
+use std::cmp::Reverse;
 
 use axum::http::header::AUTHORIZATION;
 use axum::http::StatusCode;
@@ -8,13 +11,18 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use super::universe::{Order, Status};
+use super::universe::{Inquiry, Order, Status};
 use super::{fmt_local, hex, local_day, parse_day, reply_json, too_many, Req, Seller, KST};
 
 const DEFAULT_PER_PAGE: usize = 50;
 const MAX_PER_PAGE: usize = 50;
 /// The longest `createdAtTo - createdAtFrom`, in days.
 const MAX_SPAN_DAYS: i64 = 31;
+const INQUIRY_DEFAULT_PAGE_SIZE: usize = 10;
+const INQUIRY_MAX_PAGE_SIZE: usize = 50;
+/// The most days (both ends counted) of `inquiryStartAt`..=`inquiryEndAt`.
+const INQUIRY_MAX_DAYS: i64 = 7;
+const ANSWERED_TYPES: [&str; 3] = ["ALL", "ANSWERED", "NOANSWER"];
 /// How far `signed-date` may be from the server's clock.
 const MAX_SKEW_MS: i64 = 5 * 60 * 1000;
 /// The ordersheet statuses: the delivery flow, then the words Coupang uses for cancellations and returns.
@@ -146,6 +154,106 @@ pub(super) fn ordersheets(s: &Seller, req: &Req, vendor: &str) -> Response {
     reply_json(StatusCode::OK, &body, Vec::new())
 }
 
+/// `GET …/vendors/{vendorId}/onlineInquiries?inquiryStartAt=&inquiryEndAt=&answeredType=&pageNum=&pageSize=`:
+/// the inquiries asked on the KST days `inquiryStartAt..=inquiryEndAt` (at most 7), newest first.
+pub(super) fn inquiries(s: &Seller, req: &Req, vendor: &str) -> Response {
+    let index = match authenticate(s, req, vendor) {
+        Ok(i) => i,
+        Err(response) => return *response,
+    };
+    if s.throttled("coupang.inquiries", index, req) {
+        return too_many(&json!({ "code": 429, "message": "Too many requests", "data": null }));
+    }
+    let day = |name: &str| req.param(name).and_then(parse_day);
+    let (Some(from), Some(to)) = (day("inquiryStartAt"), day("inquiryEndAt")) else {
+        return error(StatusCode::BAD_REQUEST, "inquiryStartAt and inquiryEndAt (yyyy-MM-dd) are required.");
+    };
+    if to < from {
+        return error(StatusCode::BAD_REQUEST, "inquiryEndAt is before inquiryStartAt.");
+    }
+    if to - from + 1 > INQUIRY_MAX_DAYS {
+        return error(StatusCode::BAD_REQUEST, "The search period may be at most 7 days.");
+    }
+    let answered_type = match req.param("answeredType") {
+        Some(t) if ANSWERED_TYPES.contains(&t) => t,
+        Some(t) => return error(StatusCode::BAD_REQUEST, &format!("Unknown answeredType {t}.")),
+        None => return error(StatusCode::BAD_REQUEST, "answeredType (ALL, ANSWERED or NOANSWER) is required."),
+    };
+    let page_size = match req.param("pageSize").map(str::parse::<usize>) {
+        None => INQUIRY_DEFAULT_PAGE_SIZE,
+        Some(Ok(n)) if n >= 1 => n.min(INQUIRY_MAX_PAGE_SIZE),
+        Some(_) => return error(StatusCode::BAD_REQUEST, "pageSize must be a positive number."),
+    };
+    let page_num = match req.param("pageNum").map(str::parse::<usize>) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "pageNum must be a positive number."),
+    };
+
+    let universe = s.universe(index);
+    let mut rows: Vec<(&Order, &Inquiry)> = universe
+        .orders
+        .iter()
+        .filter_map(|o| o.inquiry.as_ref().map(|q| (o, q)))
+        .filter(|(_, q)| (from..=to).contains(&local_day(q.asked_ms, KST)))
+        .filter(|(_, q)| match answered_type {
+            "ANSWERED" => !q.comments.is_empty(),
+            "NOANSWER" => q.comments.is_empty(),
+            _ => true,
+        })
+        .collect();
+    rows.sort_by_key(|(_, q)| Reverse((q.asked_ms, q.id)));
+    let total = rows.len();
+    let start = (page_num - 1).saturating_mul(page_size).min(total);
+    let end = start.saturating_add(page_size).min(total);
+    let body = json!({
+        "code": 200,
+        "message": "OK",
+        "data": {
+            "content": rows[start..end].iter().map(|(o, q)| inquiry_json(o, q)).collect::<Vec<_>>(),
+            "pagination": {
+                "currentPage": page_num,
+                "totalPages": total.div_ceil(page_size),
+                "totalElements": total,
+                "countPerPage": page_size
+            }
+        }
+    });
+    reply_json(StatusCode::OK, &body, Vec::new())
+}
+
+fn inquiry_json(o: &Order, q: &Inquiry) -> Value {
+    let product = o.lines.get(q.line).or_else(|| o.lines.first()).map(|l| &l.product);
+    let comments: Vec<Value> = q
+        .comments
+        .iter()
+        .map(|c| {
+            json!({
+                "inquiryCommentId": c.id,
+                "inquiryId": q.id,
+                "content": c.text,
+                "inquiryCommentAt": kst_spaced(Some(c.at_ms))
+            })
+        })
+        .collect();
+    json!({
+        "inquiryId": q.id,
+        "productId": product.map(|p| p.product_id + 30_000_000),
+        "vendorItemId": product.map(|p| p.variant_id),
+        "content": q.text,
+        "inquiryAt": kst_spaced(Some(q.asked_ms)),
+        "orderIds": if q.with_order { json!([o.id]) } else { Value::Null },
+        "buyerEmail": short_masked_email(&o.buyer.email),
+        "commentDtoList": comments
+    })
+}
+
+/// `buy***@ex`, as Coupang masks e-mails in inquiries.
+fn short_masked_email(email: &str) -> String {
+    let (local, domain) = email.split_once('@').unwrap_or((email, ""));
+    format!("{}***@{}", local.chars().take(3).collect::<String>(), domain.chars().take(2).collect::<String>())
+}
+
 fn shipment_box_id(o: &Order) -> u64 {
     o.id * 10
 }
@@ -266,5 +374,6 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, signature("secret", "240102T030405Z", "GET", "/v2/x", "b=2&a=1"));
         assert_eq!(masked_email("buyer-10042@example.test"), "bu*****@ex");
+        assert_eq!(short_masked_email("buyer-10042@example.test"), "buy***@ex");
     }
 }

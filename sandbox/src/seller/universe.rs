@@ -72,6 +72,28 @@ pub(crate) struct Review {
     pub rating: u32,
 }
 
+/// A seller's answer to a customer inquiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InquiryComment {
+    pub id: u64,
+    pub at_ms: i64,
+    pub text: String,
+}
+
+/// A customer's product inquiry about one line of an order, with the seller's answers made by the anchor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Inquiry {
+    pub id: u64,
+    pub asked_ms: i64,
+    /// The index of the line asked about.
+    pub line: usize,
+    /// Whether the inquiry is tied to the order (Coupang's `orderIds`); otherwise a product question.
+    pub with_order: bool,
+    pub text: String,
+    /// Empty = unanswered (at the anchor).
+    pub comments: Vec<InquiryComment>,
+}
+
 /// One order as it stands at the anchor: events after the anchor have not happened (their times are `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Order {
@@ -93,6 +115,7 @@ pub(crate) struct Order {
     /// A stable pseudo-random number of this order, for cosmetic values (tracking numbers, tokens).
     pub salt: u64,
     pub review: Option<Review>,
+    pub inquiry: Option<Inquiry>,
 }
 
 impl Order {
@@ -154,6 +177,7 @@ const L_TITLE: u64 = 13;
 const L_REVIEW: u64 = 14;
 const L_SALT: u64 = 15;
 const L_NAME: u64 = 16;
+const L_INQUIRY: u64 = 17;
 
 const ADJECTIVES: [&str; 10] =
     ["Classic", "Organic", "Vintage", "Compact", "Deluxe", "Everyday", "Premium", "Rustic", "Nordic", "Urban"];
@@ -178,6 +202,26 @@ const LAST_NAMES: [&str; 10] =
     ["Smith", "Kim", "Garcia", "Müller", "Rossi", "Nguyen", "Dubois", "Silva", "Novak", "Tanaka"];
 const KO_SURNAMES: [&str; 8] = ["김", "이", "박", "최", "정", "강", "조", "윤"];
 const KO_GIVEN: [&str; 8] = ["희", "수", "민", "준", "영", "호", "연", "진"];
+/// Inquiry questions; `{}` is the product.
+const QUESTIONS: [&str; 8] = [
+    "{} 언제 발송되나요?",
+    "{} 사이즈가 어떻게 되나요?",
+    "{} 색상이 사진과 같은가요?",
+    "{} 배송지 변경 가능한가요?",
+    "{} 재입고 예정이 있나요?",
+    "{} 교환 가능한가요?",
+    "{} 선물 포장 되나요?",
+    "{} 세트 구성이 어떻게 되나요?",
+];
+const ANSWERS: [&str; 5] = [
+    "안녕하세요 고객님, 영업일 기준 1~2일 내 발송됩니다.",
+    "안녕하세요 고객님, 상세페이지의 사이즈표를 참고해 주세요.",
+    "문의 주셔서 감사합니다. 모니터 환경에 따라 색상이 조금 다를 수 있습니다.",
+    "고객님, 발송 전이라 변경해 드렸습니다. 감사합니다.",
+    "확인 후 다시 안내드리겠습니다. 감사합니다.",
+];
+const FOLLOW_UPS: [&str; 3] =
+    ["추가 안내드립니다. 오늘 출고되었습니다.", "추가로 궁금하신 점은 문의 남겨 주세요.", "처리 완료되었습니다."];
 
 pub(crate) fn product(seed: u64, account_no: u32, index: u64, variant_no: u64) -> Product {
     let a = u64::from(account_no);
@@ -296,6 +340,8 @@ fn order(cfg: &SellerConfig, end: i64, account_no: u32, number: u64, day: u64, j
         })
     });
 
+    let inquiry = inquiry(|n| draw(seed, &[a, L_INQUIRY, day, j, n]), id, created_ms, end, &lines);
+
     Order {
         id,
         account_no,
@@ -312,7 +358,46 @@ fn order(cfg: &SellerConfig, end: i64, account_no: u32, number: u64, day: u64, j
         changed_ms,
         salt: key(L_SALT),
         review,
+        inquiry,
     }
+}
+
+/// About one inquiry per two orders, asked within three days of the order; about 60 % are answered within a day
+/// (an answer after the anchor has not been made yet), some of those get a follow-up a few hours later.
+/// `q(n)` is the n-th draw of this order's inquiry.
+fn inquiry(q: impl Fn(u64) -> u64, order_id: u64, created_ms: i64, end: i64, lines: &[Line]) -> Option<Inquiry> {
+    if !q(0).is_multiple_of(2) {
+        return None;
+    }
+    let asked_ms = created_ms + (q(1) % (3 * 86_400 + 1)) as i64 * 1000;
+    if asked_ms > end {
+        return None;
+    }
+    let id = 2_000_000_000 + (order_id - 1_000_000_000);
+    let line = (q(2) % lines.len() as u64) as usize;
+    let product = &lines[line].product;
+    let mut comments = Vec::new();
+    if q(3) % 100 < 60 {
+        let answered = asked_ms + (1 + q(4) % 86_399) as i64 * 1000;
+        if answered <= end {
+            let text = ANSWERS[(q(5) % ANSWERS.len() as u64) as usize].to_string();
+            comments.push(InquiryComment { id: id * 10 + 1, at_ms: answered, text });
+            let follow_up = answered + (1 + q(6) % 12) as i64 * HOUR_MS;
+            if q(7) % 100 < 20 && follow_up <= end {
+                let text = FOLLOW_UPS[(q(8) % FOLLOW_UPS.len() as u64) as usize].to_string();
+                comments.push(InquiryComment { id: id * 10 + 2, at_ms: follow_up, text });
+            }
+        }
+    }
+    let question = QUESTIONS[(q(9) % QUESTIONS.len() as u64) as usize];
+    Some(Inquiry {
+        id,
+        asked_ms,
+        line,
+        with_order: q(10) % 100 < 80,
+        text: question.replace("{}", &format!("{} ({})", product.title, product.variant)),
+        comments,
+    })
 }
 
 #[cfg(test)]
@@ -365,6 +450,36 @@ mod tests {
         let sorted = u.orders.windows(2).all(|w| w[0].created_ms <= w[1].created_ms && w[0].id < w[1].id);
         assert!(sorted);
         assert!(u.orders.iter().any(|o| o.review.is_some()));
+        let inquiries: Vec<&Inquiry> = u.orders.iter().filter_map(|o| o.inquiry.as_ref()).collect();
+        let share = inquiries.len() as f64 / u.orders.len() as f64;
+        assert!((0.3..=0.7).contains(&share), "{share}");
+        let answered = inquiries.iter().filter(|q| !q.comments.is_empty()).count() as f64 / inquiries.len() as f64;
+        assert!((0.4..=0.8).contains(&answered), "{answered}");
+        for o in &u.orders {
+            if let Some(q) = &o.inquiry {
+                assert!(q.asked_ms >= o.created_ms && q.asked_ms <= o.created_ms + 3 * DAY_MS && q.asked_ms <= end);
+                assert!(q.line < o.lines.len());
+                let mut last = q.asked_ms;
+                for c in &q.comments {
+                    assert!(c.at_ms > last && c.at_ms <= end);
+                    last = c.at_ms;
+                }
+                assert!(q.comments.first().is_none_or(|c| c.at_ms <= q.asked_ms + DAY_MS));
+            }
+        }
+    }
+
+    #[test]
+    fn about_60_percent_of_inquiries_are_answered() {
+        let (mut asked, mut answered) = (0, 0);
+        for no in 1..=30 {
+            for q in generate(&cfg(), ANCHOR, no).orders.iter().filter_map(|o| o.inquiry.as_ref()) {
+                asked += 1;
+                answered += usize::from(!q.comments.is_empty());
+            }
+        }
+        let share = answered as f64 / asked as f64;
+        assert!(asked > 1000 && (0.5..=0.65).contains(&share), "{answered} of {asked}");
     }
 
     #[test]
