@@ -356,13 +356,14 @@ async fn an_expired_session_is_renewed_and_a_second_factor_is_a_health_reason_no
     let second = one_page(&rt, src, "center-sandbox", "orders", "acct-001", &accounts, anchor).await;
     assert!(ok(&second), "{second:?}");
     assert_eq!(metrics.get("api_logins", &[("source", "center-sandbox")]), 2, "logged in twice");
-    // acct-003 needs a second factor: the request fails with the reason, the health says so.
+    // acct-003 needs a second factor: the request is refused with the reason (a person must act, so it
+    // is not retried blindly), and the health says so.
     let otp = one_page(&rt, src, "center-sandbox", "orders", "acct-003", &accounts, anchor).await;
     match &otp {
-        Fetched::Failed { error, .. } => {
-            assert!(error.contains("second factor") && error.contains("session import"), "{error}")
+        Fetched::Refused { reason } => {
+            assert!(reason.contains("second factor") && reason.contains("session import"), "{reason}")
         }
-        other => panic!("expected a failure, got {other:?}"),
+        other => panic!("expected a refusal, got {other:?}"),
     }
     let (health, reasons) = metrics.health();
     assert_ne!(health, shopstream_core::metrics::Health::Healthy);

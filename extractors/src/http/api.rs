@@ -233,7 +233,7 @@ impl ApiRuntime {
     pub async fn fetch(&self, req: &CrawlRequest, url: &Url, client: &Client, rules: &SourceFetch) -> Fetched {
         let resolved = match self.resolve(req) {
             Ok(r) => r,
-            Err(e) => return failed(e.to_string()),
+            Err(e) => return unfetched(e, |t| t),
         };
         let (cfg, endpoint, account, _) = resolved;
         // A slot of the budget's concurrency cap for the whole fetch, retries included.
@@ -247,7 +247,7 @@ impl ApiRuntime {
             let session_client = match &cfg.auth {
                 AuthConfig::Session { .. } => match self.session_client(cfg, account, rules).await {
                     Ok(c) => Some(c),
-                    Err(e) => return failed(self.redact(&e.to_string())),
+                    Err(e) => return unfetched(e, |t| self.redact(&t)),
                 },
                 _ => None,
             };
@@ -640,6 +640,16 @@ fn form_post(client: &Client, url: &Url, body: &str) -> RequestBuilder {
         .post(url.clone())
         .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body.to_string())
+}
+
+/// A request that could not be sent. Configuration (no such account or endpoint) and sessions that need a
+/// person (a second factor) are refusals: dead-lettered as configuration, never retried blindly; a
+/// failing login or token endpoint is a failure like any network error.
+fn unfetched(e: ApiError, redact: impl Fn(String) -> String) -> Fetched {
+    match e {
+        ApiError::Config(_) | ApiError::Session(_) => Fetched::Refused { reason: redact(e.to_string()) },
+        ApiError::Auth(_) => failed(redact(e.to_string())),
+    }
 }
 
 fn failed(error: String) -> Fetched {
