@@ -346,6 +346,27 @@ fn every_auth_scheme_and_paging_style_collects_exactly_the_orders_the_sandbox_ma
             .count(&format!("SELECT count() FROM {db}.fetch_log FINAL WHERE source = '{source}' AND discovered = 1"));
         assert!(firsts > 0 && pages > firsts, "{source}: pages followed ({pages} pages, {firsts} with a next)");
     }
+    // Each collection is a run: its summary comes once its pages settled, every page counted.
+    let collections: Vec<String> = outputs
+        .iter()
+        .filter_map(|o| o.lines().find_map(|l| l.strip_prefix("collect ")?.split(':').next().map(str::to_string)))
+        .collect();
+    assert_eq!(collections.len(), 8, "{outputs:?}");
+    for run in &collections {
+        let sql = format!("SELECT status, total, ok, failed FROM {db}.runs FINAL WHERE run_id = '{run}' FORMAT TSV");
+        common::eventually(&format!("the summary of {run}"), Duration::from_secs(120), || {
+            common::reqwest::blocking_post(&p.env.clickhouse, &sql).is_ok_and(|t| !t.trim().is_empty())
+        });
+        let row = p.env.query_text(&sql);
+        let f: Vec<&str> = row.trim().split('\t').collect();
+        let fetched = p.env.count(&format!("SELECT count() FROM {db}.fetch_log FINAL WHERE crawl_id = '{run}'"));
+        assert_eq!((f[0], f[3]), ("ok", "0"), "{run}: {row}");
+        assert_eq!(
+            (f[1].parse::<i64>().ok(), f[2].parse::<i64>().ok()),
+            (Some(fetched), Some(fetched)),
+            "{run}: {row}"
+        );
+    }
     let topics = shopstream_core::Topics::with_prefix(&p.env.topic_prefix());
     for dlq in [&topics.dlq_extract, &topics.dlq_transform, &topics.dlq_load] {
         assert_eq!(shopstream_core::kafka::topic_size(&p.env.brokers, dlq).expect("size"), 0, "{dlq} is empty");
