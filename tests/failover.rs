@@ -76,21 +76,7 @@ fn a_kill_storm_heals_on_its_own_and_the_tables_are_exact() {
 fn a_member_that_owns_nothing_while_its_group_has_lag_says_so() {
     // One slow host: its requests share one partition (keyed by host), so with two partitions and three
     // extractors one member owns nothing while the group has a queue of slow fetches.
-    let faults = shopstream_sandbox::Faults { latency_ms: 1500, ..Default::default() };
-    let (base, _sandbox) = start_sandbox_with(0, faults);
-    let mut env = TestEnv::new("idle", &books_config());
-    env.run_ok(&["topics"]);
-    let urls: Vec<String> = (1..=40).map(|i| format!("{base}/catalogue/page-{i}.html")).collect();
-    let urls_file = env.dir.path().join("urls.txt");
-    std::fs::write(&urls_file, urls.join("\n")).expect("urls");
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut members = Vec::new();
-    for port in &ports {
-        let mut c = env.cmd(&["extract"]);
-        c.env("SHOPSTREAM_METRICS_LISTEN", format!("127.0.0.1:{port}")).env("SHOPSTREAM_GROUP_CHECK_SECS", "1");
-        members.push(env.spawn(c));
-    }
-    env.run_ok(&["crawl", "--source", "books", "--crawl-id", "idle", "--urls-file", urls_file.to_str().expect("path")]);
+    let (mut env, _sandbox, ports, members) = slow_host_with_three_extractors("idle", 1500, &[]);
 
     let mut reported = String::new();
     eventually("one member to report that it owns nothing while the group has lag", Duration::from_secs(90), || {
@@ -121,31 +107,8 @@ fn a_member_that_owns_nothing_while_its_group_has_lag_says_so() {
 fn a_member_that_owns_nothing_while_its_group_does_not_progress_joins_again() {
     // Fetches slower than the rejoin delay: the group's lag cannot go down in time, so the member that
     // owns nothing leaves and joins the group again, and says so in its log and /metrics.
-    let faults = shopstream_sandbox::Faults { latency_ms: 15_000, ..Default::default() };
-    let (base, _sandbox) = start_sandbox_with(0, faults);
-    let mut env = TestEnv::new("rejoin", &books_config());
-    env.run_ok(&["topics"]);
-    let urls: Vec<String> = (1..=40).map(|i| format!("{base}/catalogue/page-{i}.html")).collect();
-    let urls_file = env.dir.path().join("urls.txt");
-    std::fs::write(&urls_file, urls.join("\n")).expect("urls");
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut members = Vec::new();
-    for port in &ports {
-        let mut c = env.cmd(&["extract"]);
-        c.env("SHOPSTREAM_METRICS_LISTEN", format!("127.0.0.1:{port}"))
-            .env("SHOPSTREAM_GROUP_CHECK_SECS", "1")
-            .env("SHOPSTREAM_REJOIN_AFTER_SECS", "3");
-        members.push(env.spawn(c));
-    }
-    env.run_ok(&[
-        "crawl",
-        "--source",
-        "books",
-        "--crawl-id",
-        "stuck",
-        "--urls-file",
-        urls_file.to_str().expect("path"),
-    ]);
+    let (mut env, _sandbox, ports, members) =
+        slow_host_with_three_extractors("rejoin", 15_000, &[("SHOPSTREAM_REJOIN_AFTER_SECS", "3")]);
 
     let mut rejoined = None;
     eventually("a member that owns nothing to join the group again", Duration::from_secs(90), || {
@@ -159,6 +122,33 @@ fn a_member_that_owns_nothing_while_its_group_does_not_progress_joins_again() {
     for m in members {
         env.kill9(m);
     }
+}
+
+/// One slow sandbox host (`latency_ms` per answer) and three extractors (metrics on `ports`, group checks
+/// every second, `extra` environment) crawling 40 of its pages: its requests share one partition (keyed
+/// by host), so with two partitions one member owns nothing while the group has a queue of slow fetches.
+fn slow_host_with_three_extractors(
+    name: &str,
+    latency_ms: u64,
+    extra: &[(&str, &str)],
+) -> (TestEnv, tokio_util::sync::CancellationToken, Vec<u16>, Vec<usize>) {
+    let faults = shopstream_sandbox::Faults { latency_ms, ..Default::default() };
+    let (base, sandbox) = start_sandbox_with(0, faults);
+    let mut env = TestEnv::new(name, &books_config());
+    env.run_ok(&["topics"]);
+    let urls: Vec<String> = (1..=40).map(|i| format!("{base}/catalogue/page-{i}.html")).collect();
+    let urls_file = env.dir.path().join("urls.txt");
+    std::fs::write(&urls_file, urls.join("\n")).expect("urls");
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut members = Vec::new();
+    for port in &ports {
+        let mut c = env.cmd(&["extract"]);
+        c.env("SHOPSTREAM_METRICS_LISTEN", format!("127.0.0.1:{port}")).env("SHOPSTREAM_GROUP_CHECK_SECS", "1");
+        c.envs(extra.iter().copied());
+        members.push(env.spawn(c));
+    }
+    env.run_ok(&["crawl", "--source", "books", "--crawl-id", name, "--urls-file", urls_file.to_str().expect("path")]);
+    (env, sandbox, ports, members)
 }
 
 fn books_config() -> String {

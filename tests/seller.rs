@@ -18,24 +18,7 @@ const DAY: i64 = 86_400_000;
 
 /// A sandbox serving the seller center with `seller`; returns its base URL and the cancel token.
 fn start_seller_sandbox(seller: SellerConfig) -> (String, tokio_util::sync::CancellationToken) {
-    let token = tokio_util::sync::CancellationToken::new();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let t = token.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-        rt.block_on(async move {
-            let cfg = shopstream_sandbox::SandboxConfig {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                seller,
-                ..Default::default()
-            };
-            let sandbox = shopstream_sandbox::Sandbox::bind(cfg).await.expect("sandbox binds");
-            tx.send(sandbox.local_addr()).expect("send addr");
-            sandbox.run(t).await.expect("sandbox runs");
-        });
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("sandbox started");
-    (format!("http://{addr}"), token)
+    common::start_sandbox_config(shopstream_sandbox::SandboxConfig { seller, ..Default::default() })
 }
 
 fn now_ms() -> i64 {

@@ -36,7 +36,11 @@ fn sources() -> BTreeMap<String, Source> {
         .collect()
 }
 
-async fn start(cfg: SellerConfig) -> (String, tokio_util::sync::CancellationToken) {
+/// A sandbox serving the seller center: its base URL, the token that stops it, and its seller handle
+/// (ground truth and request stats).
+async fn start(
+    cfg: SellerConfig,
+) -> (String, tokio_util::sync::CancellationToken, std::sync::Arc<shopstream_sandbox::Seller>) {
     let sandbox = shopstream_sandbox::Sandbox::bind(shopstream_sandbox::SandboxConfig {
         listen: "127.0.0.1:0".parse().expect("addr"),
         seller: cfg,
@@ -45,10 +49,11 @@ async fn start(cfg: SellerConfig) -> (String, tokio_util::sync::CancellationToke
     .await
     .expect("sandbox");
     let base = sandbox.url().trim_end_matches('/').to_string();
+    let seller = sandbox.seller();
     let token = tokio_util::sync::CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move { sandbox.run(t).await });
-    (base, token)
+    (base, token, seller)
 }
 
 /// Collect one endpoint of one account over `[from, to)` page by page; the order ids read.
@@ -113,7 +118,7 @@ async fn collect(
 async fn every_auth_scheme_and_paging_style_reads_exactly_the_sandboxs_orders() {
     let anchor = shopstream_core::now_ms() / 1000 * 1000;
     let cfg = SellerConfig { accounts: 3, anchor_ms: Some(anchor), ..Default::default() };
-    let (base, _stop) = start(cfg.clone()).await;
+    let (base, _stop, _) = start(cfg.clone()).await;
     let dir = tempfile::tempdir().expect("dir");
     std::env::set_var("SHOPSTREAM_SESSIONS_DIR", dir.path());
     let srcs = sources();
@@ -177,7 +182,7 @@ async fn every_auth_scheme_and_paging_style_reads_exactly_the_sandboxs_orders() 
 async fn wrong_credentials_are_refused_by_every_scheme() {
     let anchor = shopstream_core::now_ms() / 1000 * 1000;
     let cfg = SellerConfig { accounts: 1, anchor_ms: Some(anchor), ..Default::default() };
-    let (base, _stop) = start(cfg.clone()).await;
+    let (base, _stop, _) = start(cfg.clone()).await;
     let srcs = sources();
     let names: Vec<&str> = srcs.keys().map(String::as_str).collect();
     // Every secret of the account replaced by a wrong one (a valid bcrypt salt for Naver's).
@@ -243,18 +248,7 @@ async fn the_budget_keeps_requests_under_the_marketplaces_limit() {
     let limit =
         shopstream_sandbox::RateLimit { per_second: 10.0, burst: 1, scope: shopstream_sandbox::RateScope::Endpoint };
     let cfg = SellerConfig { accounts: 3, anchor_ms: Some(anchor), rate: Some(limit), ..Default::default() };
-    let sandbox = shopstream_sandbox::Sandbox::bind(shopstream_sandbox::SandboxConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        seller: cfg.clone(),
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox");
-    let base = sandbox.url().trim_end_matches('/').to_string();
-    let seller_handle = sandbox.seller();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let t = stop.clone();
-    tokio::spawn(async move { sandbox.run(t).await });
+    let (base, stop, seller_handle) = start(cfg.clone()).await;
     let mut srcs = sources();
     let shopify = srcs.get_mut("shopify-sandbox").expect("shopify");
     // A budget of 9.5/s shared by every account's requests, sent from several tasks at once.
@@ -339,7 +333,7 @@ async fn one_page(
 async fn an_expired_session_is_renewed_and_a_second_factor_is_a_health_reason_not_a_crash() {
     let anchor = shopstream_core::now_ms() / 1000 * 1000;
     let cfg = SellerConfig { accounts: 3, anchor_ms: Some(anchor), session_ttl_secs: 1, ..Default::default() };
-    let (base, _stop) = start(cfg.clone()).await;
+    let (base, _stop, _) = start(cfg.clone()).await;
     let srcs = sources();
     let names: Vec<&str> = srcs.keys().map(String::as_str).collect();
     let accounts = Accounts::parse(Some(&seller::secrets_toml(&cfg, &base)), &[], &names).expect("accounts");
@@ -375,18 +369,7 @@ async fn an_oauth_token_is_cached_and_renewed_before_it_expires() {
     let anchor = shopstream_core::now_ms() / 1000 * 1000;
     // Tokens live 3 s; the source renews 2 s before expiry.
     let cfg = SellerConfig { accounts: 1, anchor_ms: Some(anchor), token_ttl_secs: 3, ..Default::default() };
-    let sandbox = shopstream_sandbox::Sandbox::bind(shopstream_sandbox::SandboxConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        seller: cfg.clone(),
-        ..Default::default()
-    })
-    .await
-    .expect("sandbox");
-    let base = sandbox.url().trim_end_matches('/').to_string();
-    let seller_handle = sandbox.seller();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let t = stop.clone();
-    tokio::spawn(async move { sandbox.run(t).await });
+    let (base, stop, seller_handle) = start(cfg.clone()).await;
     let mut srcs = sources();
     let naver = srcs.get_mut("naver-commerce-sandbox").expect("naver");
     if let api::AuthConfig::Oauth2ClientCredentials { refresh_before, .. } = &mut naver.api.auth {

@@ -245,18 +245,19 @@ pub fn start_sandbox_with(
     copies: u32,
     faults: shopstream_sandbox::Faults,
 ) -> (String, tokio_util::sync::CancellationToken) {
+    start_sandbox_config(shopstream_sandbox::SandboxConfig { copies, faults, ..Default::default() })
+}
+
+/// A sandbox on a free port of 127.0.0.1 (`cfg.listen` is replaced), served by a thread of its own:
+/// its base URL and the token that stops it.
+pub fn start_sandbox_config(cfg: shopstream_sandbox::SandboxConfig) -> (String, tokio_util::sync::CancellationToken) {
     let token = tokio_util::sync::CancellationToken::new();
     let (tx, rx) = std::sync::mpsc::channel();
     let t = token.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
         rt.block_on(async move {
-            let cfg = shopstream_sandbox::SandboxConfig {
-                listen: "127.0.0.1:0".parse().expect("addr"),
-                copies,
-                faults,
-                ..Default::default()
-            };
+            let cfg = shopstream_sandbox::SandboxConfig { listen: "127.0.0.1:0".parse().expect("addr"), ..cfg };
             let sandbox = shopstream_sandbox::Sandbox::bind(cfg).await.expect("sandbox binds");
             tx.send(sandbox.local_addr()).expect("send addr");
             sandbox.run(t).await.expect("sandbox runs");
