@@ -610,6 +610,7 @@ fn listing(
             position: position.checked_add(offset).ok_or_else(|| field("position", "overflows u32"))?,
             page,
             page_size,
+            seller: None,
         });
     }
     Ok(parsed)
