@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, free_port, read_records, start_sandbox, TestEnv};
+use common::{eventually, free_port, read_records, start_sandbox, Switch, TestEnv};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use shopstream_core::Codec;
@@ -326,59 +326,6 @@ fn an_extractor_whose_pages_could_not_fit_in_a_record_refuses_to_start() {
             && err.contains("SHOPSTREAM_MESSAGE_MAX_BYTES"),
         "{err}"
     );
-}
-
-/// A TCP proxy in front of ClickHouse that the test switches off (connections refused, open ones cut)
-/// and on again: ClickHouse "down" for the loader without stopping the ClickHouse other tests use.
-struct Switch {
-    port: u16,
-    up: Arc<std::sync::atomic::AtomicBool>,
-    open: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
-}
-
-impl Switch {
-    fn new(target: &str) -> Switch {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let open: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>> = Arc::default();
-        let (u, o, target) = (up.clone(), open.clone(), target.to_string());
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if !u.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(std::net::Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = std::net::TcpStream::connect(&target) else { continue };
-                for s in [&client, &server] {
-                    if let Ok(c) = s.try_clone() {
-                        o.lock().expect("lock").push(c);
-                    }
-                }
-                let (mut c2, mut s2) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
-                let (mut c, mut s) = (client, server);
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut c, &mut s);
-                    let _ = s.shutdown(std::net::Shutdown::Both);
-                });
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut s2, &mut c2);
-                    let _ = c2.shutdown(std::net::Shutdown::Both);
-                });
-            }
-        });
-        Switch { port, up, open }
-    }
-
-    fn set(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-        if !up {
-            for s in self.open.lock().expect("lock").drain(..) {
-                let _ = s.shutdown(std::net::Shutdown::Both);
-            }
-        }
-    }
 }
 
 #[test]

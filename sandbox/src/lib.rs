@@ -19,6 +19,7 @@
 
 mod config;
 mod error;
+pub mod poison;
 pub mod search;
 pub mod seller;
 mod server;

@@ -38,6 +38,35 @@ struct Shared {
     stats: Arc<Stats>,
     /// The simulated day of the search API.
     search_day: AtomicU32,
+    /// The faults that `/_sandbox/faults` changes while serving (a storm on, then off).
+    live: std::sync::RwLock<LiveFaults>,
+}
+
+/// Faults that can be switched while the sandbox serves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LiveFaults {
+    latency_ms: u64,
+    error_rate: f64,
+    rate_429: f64,
+}
+
+impl LiveFaults {
+    /// `latency_ms=N&error_rate=F&rate_429=F` (any of them) applied to `self`.
+    fn with_query(mut self, query: &str) -> Result<LiveFaults, String> {
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            let rate = |v: &str| v.parse::<f64>().ok().filter(|r| (0.0..=1.0).contains(r));
+            match k.as_ref() {
+                "latency_ms" => self.latency_ms = v.parse().map_err(|_| format!("latency_ms={v}: not a number"))?,
+                "error_rate" => self.error_rate = rate(&v).ok_or(format!("error_rate={v}: not in 0..1"))?,
+                "rate_429" => self.rate_429 = rate(&v).ok_or(format!("rate_429={v}: not in 0..1"))?,
+                other => return Err(format!("unknown fault {other:?} (latency_ms, error_rate, rate_429)")),
+            }
+        }
+        if self.error_rate + self.rate_429 > 1.0 {
+            return Err("error_rate + rate_429 is over 1".into());
+        }
+        Ok(self)
+    }
 }
 
 /// Counters of what the sandbox answered, live; read them with [`Stats::snapshot`].
@@ -117,19 +146,7 @@ impl Sandbox {
         let robots = robots_txt(&config.faults.robots_disallow);
         let anchor_ms = config.seller.anchor_ms.unwrap_or_else(crate::seller::now_ms);
         let seller = Arc::new(Seller::new(config.seller.clone(), anchor_ms, local_addr));
-        Ok(Sandbox {
-            listener,
-            local_addr,
-            seller,
-            shared: Arc::new(Shared {
-                config,
-                snapshot,
-                robots,
-                draws: AtomicU64::new(0),
-                stats: Arc::new(Stats::default()),
-                search_day: AtomicU32::new(0),
-            }),
-        })
+        Ok(Sandbox { listener, local_addr, seller, shared: Arc::new(Shared::new(config, snapshot, robots)) })
     }
 
     /// The address actually bound (useful with port 0).
@@ -257,18 +274,37 @@ enum Fault {
 }
 
 impl Shared {
+    fn new(config: SandboxConfig, snapshot: &'static Snapshot, robots: Bytes) -> Shared {
+        let f = &config.faults;
+        let live = LiveFaults { latency_ms: f.latency_ms, error_rate: f.error_rate, rate_429: f.rate_429 };
+        Shared {
+            snapshot,
+            robots,
+            draws: AtomicU64::new(0),
+            stats: Arc::default(),
+            search_day: AtomicU32::new(0),
+            live: std::sync::RwLock::new(live),
+            config,
+        }
+    }
+
+    fn live(&self) -> LiveFaults {
+        *self.live.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn draw(&self) -> Fault {
         let f = &self.config.faults;
-        if f.error_rate + f.rate_429 + f.truncate_rate + f.oversize_rate <= 0.0 {
+        let live = self.live();
+        if live.error_rate + live.rate_429 + f.truncate_rate + f.oversize_rate <= 0.0 {
             return Fault::None;
         }
         let n = self.draws.fetch_add(1, Ordering::Relaxed);
         let u = unit(f.seed, n);
-        let mut edge = f.error_rate;
+        let mut edge = live.error_rate;
         if u < edge {
             return Fault::Unavailable;
         }
-        edge += f.rate_429;
+        edge += live.rate_429;
         if u < edge {
             return Fault::TooManyRequests;
         }
@@ -309,8 +345,9 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
     let stats = &shared.stats;
     let faults = &shared.config.faults;
     bump(&stats.requests);
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    let latency_ms = shared.live().latency_ms;
+    if latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
     if method != Method::GET && method != Method::HEAD {
         let mut headers = with_content_type(HTML);
@@ -334,6 +371,22 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
             Some(Err(_)) => (StatusCode::BAD_REQUEST, "set=N needs a whole number\n").into_response(),
             None => (StatusCode::OK, format!("{}\n", shared.search_day.load(Ordering::SeqCst))).into_response(),
         };
+    }
+    if path == "/_sandbox/faults" {
+        // Switch faults while serving: ?latency_ms=N&error_rate=F&rate_429=F (no query: read them).
+        let mut live = shared.live.write().unwrap_or_else(|p| p.into_inner());
+        return match live.with_query(uri.query().unwrap_or_default()) {
+            Ok(next) => {
+                *live = next;
+                tracing::info!(faults = ?next, "The sandbox's faults changed.");
+                (StatusCode::OK, format!("{next:?}\n")).into_response()
+            }
+            Err(e) => (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response(),
+        };
+    }
+    if let Some(poisoned) = crate::poison::answer(path, shared.snapshot) {
+        bump(&stats.ok);
+        return poisoned;
     }
     if faults.robots_disallow.iter().any(|prefix| path.starts_with(prefix.as_str())) {
         bump(&stats.disallowed);
@@ -440,6 +493,18 @@ mod tests {
     use crate::Faults;
 
     #[test]
+    fn live_faults_change_by_query_and_refuse_nonsense() {
+        let calm = LiveFaults { latency_ms: 0, error_rate: 0.0, rate_429: 0.0 };
+        let storm = calm.with_query("error_rate=0.3&rate_429=0.2&latency_ms=50").expect("storm");
+        assert_eq!(storm, LiveFaults { latency_ms: 50, error_rate: 0.3, rate_429: 0.2 });
+        assert_eq!(storm.with_query("error_rate=0&rate_429=0").expect("calm").latency_ms, 50);
+        assert_eq!(storm.with_query("").expect("read"), storm);
+        assert!(calm.with_query("error_rate=2").is_err());
+        assert!(calm.with_query("error_rate=0.6&rate_429=0.6").is_err());
+        assert!(calm.with_query("truncate=1").expect_err("unknown").contains("unknown fault"));
+    }
+
+    #[test]
     fn routes_root_shop_copies_and_robots() {
         assert_eq!(route("/", 0), Route::Page("/"));
         assert_eq!(route("/robots.txt", 3), Route::Robots);
@@ -476,14 +541,7 @@ mod tests {
     }
 
     fn shared(faults: Faults) -> Shared {
-        Shared {
-            config: SandboxConfig { faults, ..SandboxConfig::default() },
-            snapshot: crate::snapshot(),
-            robots: robots_txt(&[]),
-            draws: AtomicU64::new(0),
-            stats: Arc::default(),
-            search_day: AtomicU32::new(0),
-        }
+        Shared::new(SandboxConfig { faults, ..SandboxConfig::default() }, crate::snapshot(), robots_txt(&[]))
     }
 
     #[test]
