@@ -145,8 +145,8 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Outcome {
     ctx.metrics.set("crawl_memory_bytes", &[("stage", STAGE)], ctx.memory.bytes() as i64);
     let mut links_claimed = Vec::new();
     let outcome = match fetch_and_publish(ctx, &req, source, &url, &mut links_claimed).await {
-        Ok((label, None)) => return Outcome::Done(label),
-        Ok((_, Some(f))) => Outcome::Failed(f),
+        Ok(Settled::Done(label)) => return Outcome::Done(label),
+        Ok(Settled::Failed(f)) => Outcome::Failed(f),
         Err(stop) => stop.into(),
     };
     ctx.memory.release(&req.crawl_id, url.as_str());
@@ -156,9 +156,13 @@ async fn process(ctx: &Ctx, origin: &Origin) -> Outcome {
     outcome
 }
 
-/// What a fetch came to: its outcome label, and the dead letter when it failed (after its fetch event
-/// was published).
-type Settled = (&'static str, Option<Failure>);
+/// What a fetch came to, once its records are published.
+enum Settled {
+    /// Done, with the outcome label `records_out` counts it under.
+    Done(&'static str),
+    /// Dead-letter the request (its fetch event was published all the same).
+    Failed(Failure),
+}
 
 /// Fetch under the host's slot and publish everything the fetch caused, in one acknowledged batch.
 async fn fetch_and_publish(
@@ -265,6 +269,13 @@ impl FetchFacts {
     }
 }
 
+/// A fetch event with its outcome and error.
+fn with_outcome(mut ev: FetchObserved, outcome: &str, error: Option<String>) -> FetchObserved {
+    ev.outcome = outcome.to_string();
+    ev.error = error;
+    ev
+}
+
 /// Turn a fetch result into the records it causes (fetch event, raw page, discovered links) and its
 /// settlement.
 async fn settle(
@@ -277,97 +288,133 @@ async fn settle(
 ) -> Result<(Settled, Vec<Out>), Stop> {
     let host_key = facts.host.as_bytes().to_vec();
     let url = &facts.url;
-    let with = |mut ev: FetchObserved, outcome: &str, error: Option<String>| {
-        ev.outcome = outcome.to_string();
-        ev.error = error;
-        ev
-    };
-    let mut out: Vec<Out> = Vec::new();
-    let settled: Settled = match fetched {
+    let failed = |class: ErrorClass, reason: String| Settled::Failed(failure(class, reason, Some(&req.source)));
+    match fetched {
         Fetched::Refused { reason } => {
-            let ev = with(facts.event(req, 0, Duration::ZERO, 0, 0), "refused", Some(reason.clone()));
-            out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
-            ("refused", Some(failure(ErrorClass::Config, format!("refused {url}: {reason}"), Some(&req.source))))
+            let ev = with_outcome(facts.event(req, 0, Duration::ZERO, 0, 0), "refused", Some(reason.clone()));
+            let out = vec![ctx.encode(&ctx.topics.fetches, host_key, &ev).await?];
+            Ok((failed(ErrorClass::Config, format!("refused {url}: {reason}")), out))
         }
         Fetched::Failed { error, attempts, latency } => {
-            let ev = with(facts.event(req, 0, latency, 0, attempts), "network_error", Some(error.clone()));
-            out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
+            let ev = with_outcome(facts.event(req, 0, latency, 0, attempts), "network_error", Some(error.clone()));
+            let out = vec![ctx.encode(&ctx.topics.fetches, host_key, &ev).await?];
             let reason = format!("fetching {url} failed after {attempts} attempts: {error}");
-            ("network_error", Some(failure(ErrorClass::External, reason, Some(&req.source))))
+            Ok((failed(ErrorClass::External, reason), out))
         }
         Fetched::Response { response, attempts } => {
-            let (status, latency, bytes) = (i32::from(response.status), response.latency, response.body.len() as i64);
-            if (200..300).contains(&response.status) && is_api(req) {
-                // The next page is a new request of its own (pages spread over workers and survive a crash).
-                let (next, paging_failure) = match ctx.api.next_request(
-                    req,
-                    &Url::parse(url)
-                        .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e.to_string(), Some(&req.source))))?,
-                    &response,
-                ) {
-                    Ok(next) => (next, None),
-                    Err(e) => (None, Some(failure(ErrorClass::BadData, format!("{url}: {e}"), Some(&req.source)))),
-                };
-                let mut ev = with(facts.event(req, status, latency, bytes, attempts), "ok", None);
-                ev.discovered = i32::from(next.is_some());
-                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
-                if let Some(next) = next {
-                    let topic = ctx.topics.crawl_for(&req.priority).unwrap_or(&ctx.topics.crawl_normal).to_string();
-                    let key = ctx.api.key(&next).unwrap_or_else(|| facts.host.as_bytes().to_vec());
-                    out.push(ctx.encode(&topic, key, &next).await?);
-                }
-                let raw = raw_page(req, &facts.fetch_id, facts.fetched_at, &response)
-                    .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e, Some(&req.source))))?;
-                let key = format!("{}:{}", req.source, &sha256_hex(url.as_bytes())[..16]).into_bytes();
-                out.push(ctx.encode(&ctx.topics.raw_api, key, &raw).await?);
-                ("ok", paging_failure)
-            } else if (200..300).contains(&response.status) {
-                let links = discovered(ctx, req, source, &response, links_claimed).await?;
-                let mut ev = with(facts.event(req, status, latency, bytes, attempts), "ok", None);
-                ev.discovered = i32::try_from(links.len()).unwrap_or(i32::MAX);
-                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
-                out.extend(links);
-                let raw = raw_page(req, &facts.fetch_id, facts.fetched_at, &response)
-                    .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e, Some(&req.source))))?;
-                let topic = if req.kind == "api" { &ctx.topics.raw_api } else { &ctx.topics.raw_pages };
-                let key = format!("{}:{}", req.source, &sha256_hex(url.as_bytes())[..16]).into_bytes();
-                out.push(ctx.encode(topic, key, &raw).await?);
-                ("ok", None)
-            } else if is_api(req) && response.status != 304 {
-                // An API that answers an error is never a dead link: the request is dead-lettered with
-                // the reason (refused credentials are a configuration matter).
-                let text = status_text(response.status);
-                let ev = with(facts.event(req, status, latency, bytes, attempts), "http_error", Some(text.clone()));
-                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
-                let account = req.attributes.get(shopstream_core::api::attr::ACCOUNT).cloned().unwrap_or_default();
-                let (class, reason) = match response.status {
-                    401 | 403 => (
-                        ErrorClass::Config,
-                        format!("{url}: {text}: the API refused the credentials of account {account}"),
-                    ),
-                    _ => (ErrorClass::External, format!("{url}: {text} after {attempts} attempts (account {account})")),
-                };
-                ("http_error", Some(failure(class, reason, Some(&req.source))))
-            } else if response.status == 304 {
-                let ev = with(facts.event(req, 304, latency, 0, attempts), "not_modified", None);
-                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
-                ("not_modified", None)
-            } else {
-                let text = status_text(response.status);
-                let ev = with(facts.event(req, status, latency, bytes, attempts), "http_error", Some(text.clone()));
-                out.push(ctx.encode(&ctx.topics.fetches, host_key, &ev).await?);
-                if retriable_status(response.status) {
-                    // Retries are spent: a transient failure becomes a dead letter, replayable later.
-                    let reason = format!("{url}: {text} after {attempts} attempts");
-                    ("http_error", Some(failure(ErrorClass::External, reason, Some(&req.source))))
-                } else {
-                    // A dead link (404, 410, 403): a recorded fact, not an error that stops anything.
-                    ("http_error", None)
-                }
+            let ok = (200..300).contains(&response.status);
+            match (ok, is_api(req)) {
+                (true, true) => settle_api_page(ctx, req, facts, &response, attempts).await,
+                (true, false) => settle_page(ctx, req, source, facts, &response, attempts, links_claimed).await,
+                (false, _) => settle_error_status(ctx, req, facts, &response, attempts).await,
             }
         }
+    }
+}
+
+/// An API page: its fetch event, the request for the next page (a request of its own, so pages spread
+/// over workers and survive a crash) and its raw record.
+async fn settle_api_page(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    facts: &FetchFacts,
+    response: &fetch::Response,
+    attempts: u32,
+) -> Result<(Settled, Vec<Out>), Stop> {
+    let url = &facts.url;
+    let parsed =
+        Url::parse(url).map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e.to_string(), Some(&req.source))))?;
+    let (next, settled) = match ctx.api.next_request(req, &parsed, response) {
+        Ok(next) => (next, Settled::Done("ok")),
+        Err(e) => (None, Settled::Failed(failure(ErrorClass::BadData, format!("{url}: {e}"), Some(&req.source)))),
+    };
+    let (status, bytes) = (i32::from(response.status), response.body.len() as i64);
+    let mut ev = with_outcome(facts.event(req, status, response.latency, bytes, attempts), "ok", None);
+    ev.discovered = i32::from(next.is_some());
+    let mut out = vec![ctx.encode(&ctx.topics.fetches, facts.host.as_bytes().to_vec(), &ev).await?];
+    if let Some(next) = next {
+        let topic = ctx.topics.crawl_for(&req.priority).unwrap_or(&ctx.topics.crawl_normal).to_string();
+        let key = ctx.api.key(&next).unwrap_or_else(|| facts.host.as_bytes().to_vec());
+        out.push(ctx.encode(&topic, key, &next).await?);
+    }
+    out.push(raw_record(ctx, req, facts, response, &ctx.topics.raw_api).await?);
+    Ok((settled, out))
+}
+
+/// A page: its fetch event, the links it leads to and its raw record.
+async fn settle_page(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    source: &Source,
+    facts: &FetchFacts,
+    response: &fetch::Response,
+    attempts: u32,
+    links_claimed: &mut Vec<String>,
+) -> Result<(Settled, Vec<Out>), Stop> {
+    let links = discovered(ctx, req, source, response, links_claimed).await?;
+    let (status, bytes) = (i32::from(response.status), response.body.len() as i64);
+    let mut ev = with_outcome(facts.event(req, status, response.latency, bytes, attempts), "ok", None);
+    ev.discovered = i32::try_from(links.len()).unwrap_or(i32::MAX);
+    let mut out = vec![ctx.encode(&ctx.topics.fetches, facts.host.as_bytes().to_vec(), &ev).await?];
+    out.extend(links);
+    let topic = if req.kind == "api" { &ctx.topics.raw_api } else { &ctx.topics.raw_pages };
+    out.push(raw_record(ctx, req, facts, response, topic).await?);
+    Ok((Settled::Done("ok"), out))
+}
+
+/// A non-2xx answer: 304 is a fact (not modified); an API's error and a transient status with its retries
+/// spent are dead-lettered with the reason; any other status is a dead link, recorded and done.
+async fn settle_error_status(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    facts: &FetchFacts,
+    response: &fetch::Response,
+    attempts: u32,
+) -> Result<(Settled, Vec<Out>), Stop> {
+    let url = &facts.url;
+    let (status, latency) = (i32::from(response.status), response.latency);
+    let host_key = facts.host.as_bytes().to_vec();
+    if response.status == 304 {
+        let ev = with_outcome(facts.event(req, 304, latency, 0, attempts), "not_modified", None);
+        return Ok((Settled::Done("not_modified"), vec![ctx.encode(&ctx.topics.fetches, host_key, &ev).await?]));
+    }
+    let text = status_text(response.status);
+    let bytes = response.body.len() as i64;
+    let ev = with_outcome(facts.event(req, status, latency, bytes, attempts), "http_error", Some(text.clone()));
+    let out = vec![ctx.encode(&ctx.topics.fetches, host_key, &ev).await?];
+    let settled = if is_api(req) {
+        // An API that answers an error is never a dead link (refused credentials are a configuration matter).
+        let account = req.attributes.get(shopstream_core::api::attr::ACCOUNT).cloned().unwrap_or_default();
+        let (class, reason) = match response.status {
+            401 | 403 => {
+                (ErrorClass::Config, format!("{url}: {text}: the API refused the credentials of account {account}"))
+            }
+            _ => (ErrorClass::External, format!("{url}: {text} after {attempts} attempts (account {account})")),
+        };
+        Settled::Failed(failure(class, reason, Some(&req.source)))
+    } else if retriable_status(response.status) {
+        // Retries are spent: a transient failure becomes a dead letter, replayable later.
+        let reason = format!("{url}: {text} after {attempts} attempts");
+        Settled::Failed(failure(ErrorClass::External, reason, Some(&req.source)))
+    } else {
+        // A dead link (404, 410, 403): a recorded fact, not an error that stops anything.
+        Settled::Done("http_error")
     };
     Ok((settled, out))
+}
+
+/// The raw record of a response, for `topic`, keyed by source and URL.
+async fn raw_record(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    facts: &FetchFacts,
+    response: &fetch::Response,
+    topic: &str,
+) -> Result<Out, Stop> {
+    let raw = raw_page(req, &facts.fetch_id, facts.fetched_at, response)
+        .map_err(|e| Stop::Failed(failure(ErrorClass::Bug, e, Some(&req.source))))?;
+    let key = format!("{}:{}", req.source, &sha256_hex(facts.url.as_bytes())[..16]).into_bytes();
+    ctx.encode(topic, key, &raw).await
 }
 
 /// Crawl requests for the links on a page, each at most once per crawl; the links claimed are pushed
