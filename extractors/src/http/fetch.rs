@@ -129,11 +129,14 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// How long to wait before the next attempt: the server's Retry-After (seconds, capped at 30 s),
 /// else exponential backoff from 250 ms.
-fn backoff(attempt: u32, retry_after: Option<&str>) -> Duration {
-    if let Some(secs) = retry_after.and_then(|v| v.trim().parse::<u64>().ok()) {
-        return Duration::from_secs(secs.min(30));
-    }
-    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6)))
+/// The wait a `Retry-After` header asks for (seconds, at most 30), if it holds one.
+fn retry_after(value: Option<&str>) -> Option<Duration> {
+    value.and_then(|v| v.trim().parse::<u64>().ok()).map(|secs| Duration::from_secs(secs.min(30)))
+}
+
+/// The retries' own backoff when the answer names no wait: 500 ms doubling up to 16 s.
+fn retry_backoff() -> shopstream_core::retry::Backoff {
+    shopstream_core::retry::Backoff::between(Duration::from_millis(500), Duration::from_secs(16))
 }
 
 /// Fetch `url` under the source's rules, retrying network errors, 429 and 5xx.
@@ -153,6 +156,7 @@ where
     }
     let started = Instant::now();
     let mut attempt = 0;
+    let mut delays = retry_backoff();
     loop {
         attempt += 1;
         let last = attempt >= rules.max_attempts;
@@ -162,14 +166,14 @@ where
         };
         match send_once(request, rules.max_body_bytes).await {
             Ok(response) if retriable_status(response.status) && !last => {
-                let wait = backoff(attempt, response.retry_after.as_deref());
+                let wait = retry_after(response.retry_after.as_deref()).unwrap_or_else(|| delays.next_delay());
                 tracing::debug!(%url, status = response.status, attempt, "Retrying after a retriable status.");
                 tokio::time::sleep(wait).await;
             }
             Ok(response) => return Fetched::Response { response, attempts: attempt },
             Err(e) if e.is_retriable() && !last => {
                 tracing::debug!(%url, error = %e, attempt, "Retrying after a network error.");
-                tokio::time::sleep(backoff(attempt, None)).await;
+                tokio::time::sleep(delays.next_delay()).await;
             }
             Err(FetchError::Refused(reason)) => return Fetched::Refused { reason },
             Err(e) => return Fetched::Failed { error: e.to_string(), attempts: attempt, latency: started.elapsed() },
@@ -189,9 +193,11 @@ mod tests {
 
     #[test]
     fn backoff_honours_retry_after() {
-        assert_eq!(backoff(1, Some("2")), Duration::from_secs(2));
-        assert_eq!(backoff(1, Some("9999")), Duration::from_secs(30));
-        assert_eq!(backoff(1, None), Duration::from_millis(500));
+        assert_eq!(retry_after(Some("2")), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(Some("9999")), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after(Some("Wed, 21 Oct 2026 07:28:00 GMT")), None);
+        let mut b = retry_backoff();
+        assert_eq!((b.next_delay(), b.next_delay()), (Duration::from_millis(500), Duration::from_secs(1)));
         assert!(retriable_status(503) && retriable_status(429) && !retriable_status(404));
     }
 }
