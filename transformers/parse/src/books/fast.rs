@@ -88,8 +88,17 @@ struct State {
 pub(crate) fn scan(html: &str) -> Option<Scan> {
     let sels = selectors()?;
     let state = RefCell::new(State::default());
-    let st = &state;
-    type Handlers<'h> = Vec<(Cow<'static, Selector>, ElementContentHandlers<'h>)>;
+    let settings = handlers(sels, &state).into_iter().fold(Settings::new(), |s, h| s.append_element_content_handler(h));
+    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+    rewriter.write(html.as_bytes()).ok()?;
+    rewriter.end().ok()?;
+    state.into_inner().into_scan()
+}
+
+type Handlers<'h> = Vec<(Cow<'static, Selector>, ElementContentHandlers<'h>)>;
+
+/// One element or text handler per selector of [`selectors`] (by index), each filling its part of `st`.
+fn handlers<'h>(sels: &'static [Selector], st: &'h RefCell<State>) -> Handlers<'h> {
     type OnElement = Box<dyn FnMut(&mut Element<'_, '_>, &mut State)>;
     let el = |i: usize, f: OnElement| {
         let mut f = f;
@@ -110,7 +119,7 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
             }),
         )
     };
-    let handlers: Handlers<'_> = vec![
+    vec![
         el(0, Box::new(|_, s| s.product_page = true)),
         el(1, Box::new(|_, s| s.title.open())),
         tx(1, |t, s| s.title.push(t)),
@@ -186,45 +195,47 @@ pub(crate) fn scan(html: &str) -> Option<Scan> {
         }),
         el(14, Box::new(|_, s| s.current.open())),
         tx(14, |t, s| s.current.push(t)),
-    ];
-    let settings = handlers.into_iter().fold(Settings::new(), |s, h| s.append_element_content_handler(h));
-    let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-    rewriter.write(html.as_bytes()).ok()?;
-    rewriter.end().ok()?;
-    let s = state.into_inner();
-    if s.product_page {
-        let mut upc = None;
-        for row in &s.rows {
-            if row.th.seen > 0 && row.td.seen > 0 && row.th.text()?.as_deref() == Some("UPC") {
-                upc = row.td.text()?;
+    ]
+}
+
+impl State {
+    /// What the handlers found: a book page, a listing, neither; `None` when a text needs the DOM path.
+    fn into_scan(self) -> Option<Scan> {
+        let s = self;
+        if s.product_page {
+            let mut upc = None;
+            for row in &s.rows {
+                if row.th.seen > 0 && row.td.seen > 0 && row.th.text()?.as_deref() == Some("UPC") {
+                    upc = row.td.text()?;
+                }
             }
+            let category = if s.breadcrumb_links >= 3 { Some(collapse(&decode(&s.category)?)) } else { None };
+            let attr = |v: Option<String>| -> Option<Option<String>> {
+                match v {
+                    Some(v) => decode(&v).map(|d| Some(d.into_owned())),
+                    None => Some(None),
+                }
+            };
+            return Some(Scan::Book(BookScan {
+                title: s.title.text()?,
+                price: s.price.text()?,
+                star_class: attr(s.star_class)?,
+                availability: s.availability.text()?,
+                upc,
+                category,
+                image_src: attr(s.image.flatten())?,
+            }));
         }
-        let category = if s.breadcrumb_links >= 3 { Some(collapse(&decode(&s.category)?)) } else { None };
-        let attr = |v: Option<String>| -> Option<Option<String>> {
-            match v {
-                Some(v) => decode(&v).map(|d| Some(d.into_owned())),
-                None => Some(None),
-            }
-        };
-        return Some(Scan::Book(BookScan {
-            title: s.title.text()?,
-            price: s.price.text()?,
-            star_class: attr(s.star_class)?,
-            availability: s.availability.text()?,
-            upc,
-            category,
-            image_src: attr(s.image.flatten())?,
-        }));
+        if !s.hrefs.is_empty() {
+            return Some(Scan::Listing(ListingScan {
+                heading: s.heading.text()?,
+                hrefs: s.hrefs.iter().map(|h| decode(h).map(Cow::into_owned)).collect::<Option<_>>()?,
+                current: s.current.text()?,
+                counters: s.counters.iter().map(|c| decode(c).map(|d| collapse(&d))).collect::<Option<_>>()?,
+            }));
+        }
+        Some(Scan::Neither)
     }
-    if !s.hrefs.is_empty() {
-        return Some(Scan::Listing(ListingScan {
-            heading: s.heading.text()?,
-            hrefs: s.hrefs.iter().map(|h| decode(h).map(Cow::into_owned)).collect::<Option<_>>()?,
-            current: s.current.text()?,
-            counters: s.counters.iter().map(|c| decode(c).map(|d| collapse(&d))).collect::<Option<_>>()?,
-        }));
-    }
-    Some(Scan::Neither)
 }
 
 /// Decode the character references Books to Scrape uses (`&amp;`, `&#39;`, `&quot;`, `&nbsp;`, …).
