@@ -130,6 +130,15 @@ pub struct ProductObserved {
     pub in_stock: Option<bool>,
     pub stock: Option<i64>,
     pub image_url: Option<String>,
+    /// How the title was read (`json-ld`, `heuristic:h1` …).
+    #[serde(default)]
+    pub extraction_method: Option<String>,
+    /// 0..1: the parser's confidence in the title.
+    #[serde(default)]
+    pub extraction_confidence: Option<f64>,
+    /// The charset the page was decoded with, and how it was chosen.
+    #[serde(default)]
+    pub charset: Option<String>,
 }
 contract!(ProductObserved, "product_observed.avsc", "io.shopstream.v1.ProductObserved");
 
@@ -144,6 +153,12 @@ pub struct PriceObserved {
     pub price_minor: i64,
     pub list_price_minor: Option<i64>,
     pub raw: String,
+    /// How the price was read.
+    #[serde(default)]
+    pub extraction_method: Option<String>,
+    /// 0..1: the parser's confidence in the price.
+    #[serde(default)]
+    pub extraction_confidence: Option<f64>,
 }
 contract!(PriceObserved, "price_observed.avsc", "io.shopstream.v1.PriceObserved");
 
@@ -549,6 +564,9 @@ mod tests {
             in_stock: Some(true),
             stock: Some(22),
             image_url: None,
+            extraction_method: Some("heuristic:h1".into()),
+            extraction_confidence: Some(0.8),
+            charset: Some("EUC-KR (content-type)".into()),
         });
         round_trip(PriceObserved {
             event_id: "e".into(),
@@ -559,6 +577,8 @@ mod tests {
             price_minor: 5177,
             list_price_minor: None,
             raw: "£51.77".into(),
+            extraction_method: Some("json-ld".into()),
+            extraction_confidence: None,
         });
         round_trip(RankObserved {
             event_id: "e".into(),

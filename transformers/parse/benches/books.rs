@@ -86,6 +86,8 @@ fn encode(
                 price_minor: pr.minor_units,
                 list_price_minor: pr.list_price_minor,
                 raw: pr.raw.clone(),
+                extraction_method: None,
+                extraction_confidence: None,
             };
             bytes += price.write_value_to_vec(to_value(event)?)?.len();
         }
@@ -104,6 +106,9 @@ fn encode(
             in_stock: p.in_stock,
             stock: p.stock.map(|s| s as i64),
             image_url: p.image_url,
+            extraction_method: None,
+            extraction_confidence: None,
+            charset: None,
         };
         bytes += product.write_value_to_vec(to_value(event)?)?.len();
     }

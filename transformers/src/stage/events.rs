@@ -71,6 +71,8 @@ pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: 
                 price_minor: price.minor_units,
                 list_price_minor: price.list_price_minor,
                 raw: price.raw.clone(),
+                extraction_method: None,
+                extraction_confidence: None,
             });
         }
         ev.products.push(ProductObserved {
@@ -88,6 +90,9 @@ pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: 
             in_stock: p.in_stock,
             stock: to_i64(p.stock),
             image_url: p.image_url,
+            extraction_method: None,
+            extraction_confidence: None,
+            charset: None,
         });
     }
     for r in parsed.ranks {
