@@ -508,6 +508,12 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
     };
     let found = ld_found.or(md_found).or(meta_found).or(fb_found);
     let title = found.title.clone().ok_or_else(|| field("title", "no name in structured data, no og:title, no h1"))?;
+    let title = if title_method == "opengraph" {
+        let site = text(meta.get("og:site_name"));
+        crate::heuristic::strip_site_name(&title, page_url.host_str(), site.as_deref())
+    } else {
+        title
+    };
     let url = found.url.as_deref().and_then(|u| resolve(&page_url, u)).unwrap_or_else(|| canonical.clone());
     let product_id = found
         .sku
@@ -664,8 +670,8 @@ fn check_structured_price(
     fact.extraction_method = Some(method.to_string());
     let mut confidence = 1.0;
     let currency = fact.currency.clone();
-    let same_cur = |p: &PriceCand<'_>| p.currency.as_deref() == Some(currency.as_str()) && !p.ambiguous;
-    let shown = ranked.iter().find(|(s, p, _)| *s > 2.5 && same_cur(p));
+    // An ambiguous mark (`Rs.`, `$`) shown with the same amount as the structured price is that price.
+    let same_cur = |p: &PriceCand<'_>| p.currency.as_deref() == Some(currency.as_str()) || p.ambiguous;
     // OpenGraph's regular price, or a struck price on the page, equal to the structured price.
     let og_regular = ["og:price:standard_amount", "product:original_price:amount"]
         .iter()
@@ -693,7 +699,8 @@ fn check_structured_price(
             confidence = 0.9;
         }
     } else if struck_equal {
-        if let Some((s, v, _)) = shown.filter(|(_, v, _)| v.minor < fact.minor_units) {
+        let lower = ranked.iter().find(|(s, p, _)| *s > 2.5 && same_cur(p) && p.minor < fact.minor_units);
+        if let Some((s, v, _)) = lower {
             rejected.push(Candidate {
                 field: "price".into(),
                 method: method.into(),
@@ -717,7 +724,7 @@ fn check_structured_price(
     if confidence == 1.0 {
         // A gross price incl. VAT shown above a structured net price.
         let gross = ranked.iter().find(|(s, p, _)| {
-            *s > 2.5
+            *s > 2.0
                 && p.vat_incl
                 && same_cur(p)
                 && p.minor > fact.minor_units
@@ -781,6 +788,9 @@ fn check_structured_price(
         }
     } else if let Some(l) = &fact.list_price {
         provenance.push(source("list_price", fact.extraction_method.as_deref().unwrap_or(method), confidence, l));
+    }
+    for (s, p, why) in ranked.iter().filter(|(_, p, _)| p.minor != fact.minor_units).take(5) {
+        rejected.push(price_candidate("price", p, confidence_of(*s), why.join(", ")));
     }
     let m = fact.extraction_method.clone().unwrap_or_default();
     provenance.push(source("price", &m, confidence, &fact.amount));

@@ -291,7 +291,9 @@ pub(crate) fn selector_of(el: ElementRef<'_>) -> String {
 
 fn is_hidden_el(el: ElementRef<'_>) -> bool {
     let v = el.value();
-    if v.attr("hidden").is_some() || v.attr("aria-hidden") == Some("true") {
+    // `aria-hidden` also marks the page behind an open modal (`inert`, or the whole `main`): still shown.
+    let modal_background = v.attr("inert").is_some() || matches!(v.name(), "main" | "body" | "html");
+    if v.attr("hidden").is_some() || (v.attr("aria-hidden") == Some("true") && !modal_background) {
         return true;
     }
     if let Some(style) = v.attr("style") {
@@ -419,25 +421,33 @@ pub(crate) struct PriceCand<'a> {
     pub selector: String,
 }
 
-/// The label texts around a price element: its parent's and grandparent's short texts.
-fn label_around(el: ElementRef<'_>) -> String {
+/// The label written before a price element: the text before it in its parent and grandparent (up to
+/// 40 chars), or the previous sibling element's (a label cell or span).
+fn label_around(el: ElementRef<'_>, own: &str) -> String {
     let mut label = String::new();
     let mut cur = el;
     for _ in 0..2 {
         let Some(parent) = cur.parent().and_then(ElementRef::wrap) else { break };
-        match short_text(parent, 120) {
-            Some(t) => label = t,
-            None => break,
+        let Some(t) = short_text(parent, 160) else { break };
+        if let Some(at) = t.find(own) {
+            let before = &t[..at];
+            let start = before.char_indices().rev().nth(39).map_or(0, |(i, _)| i);
+            label = before[start..].to_string();
+        }
+        // The nearest label only: "Save 15%" two boxes up is not this price's label.
+        if !label.trim().is_empty() {
+            break;
         }
         cur = parent;
     }
-    // Also the text right before the element (a label in a sibling cell or span).
-    if let Some(prev) = el.prev_siblings().filter_map(ElementRef::wrap).next() {
-        if let Some(t) = short_text(prev, 40) {
-            label = format!("{t} {label}");
+    if label.trim().is_empty() {
+        if let Some(prev) = el.prev_siblings().filter_map(ElementRef::wrap).next() {
+            if let Some(t) = short_text(prev, 40) {
+                label = t;
+            }
         }
     }
-    label.to_lowercase()
+    format!("{} ", label.trim()).to_lowercase()
 }
 
 /// Every price-looking text on the page, in document order, with its signals.
@@ -478,7 +488,8 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
             continue;
         }
         let Ok(Some(price)) = parse_price(&text, hints) else { continue };
-        let has_mark = price.currency_raw.is_some();
+        // A mark in the text itself (not the locale hint standing in for one).
+        let has_mark = price.currency_raw.as_deref().is_some_and(|m| text.contains(m));
         // Attributes of the element and its close ancestors.
         let mut own = attr_words(el);
         let mut near: Vec<String> = vec![];
@@ -502,23 +513,20 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         if minor <= 0 {
             continue;
         }
-        let label = label_around(el);
+        let label = label_around(el, &text);
         let lower_text = text.to_lowercase();
         let struck = std::iter::once(el).chain(el.ancestors().filter_map(ElementRef::wrap).take(3)).any(is_struck_el);
-        let own_near: Vec<String> = own.iter().chain(near.iter().take(8)).cloned().collect();
         let text_other = OTHER_LABEL.iter().find(|(w, _)| lower_text.contains(w)).map(|(_, why)| *why);
         let label_other = OTHER_LABEL.iter().find(|(w, _)| label.contains(w)).map(|(_, why)| *why);
-        let attr_other =
-            OTHER_ATTR.iter().find(|(w, _)| own_near.iter().any(|x| x.starts_with(w))).map(|(_, why)| *why);
+        let attr_other = OTHER_ATTR.iter().find(|(w, _)| own.iter().any(|x| x.starts_with(w))).map(|(_, why)| *why);
         let list_label = LIST_LABEL.iter().any(|w| {
             // The label must precede the amount: "De R$ 199,00", "RRP: £749.99", "Was $20".
             let w = w.trim_end();
-            lower_text.starts_with(w)
-                || label.split(&lower_text.as_str()).next().is_some_and(|before| {
-                    let before = before.trim_end().trim_end_matches(':').trim_end();
-                    before.ends_with(w)
-                        && before[..before.len() - w.len()].chars().last().is_none_or(|c| !c.is_alphanumeric())
-                })
+            lower_text.starts_with(w) || {
+                let before = label.trim_end().trim_end_matches(':').trim_end();
+                before.ends_with(w)
+                    && before[..before.len() - w.len()].chars().last().is_none_or(|c| !c.is_alphanumeric())
+            }
         });
         let role = if price.per_unit {
             Role::Other("per-unit price")
@@ -533,7 +541,16 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         } else {
             Role::Current
         };
-        let vat_ctx = format!("{lower_text} {label}");
+        // VAT notes usually follow the price ("53,11 € IVA incluido"): the parent's text after it counts too.
+        let after = el
+            .parent()
+            .and_then(ElementRef::wrap)
+            .and_then(|p| p.parent().and_then(ElementRef::wrap))
+            .and_then(|gp| short_text(gp, 200))
+            .and_then(|t| t.find(&text).map(|at| t[at + text.len()..].chars().take(40).collect::<String>()))
+            .unwrap_or_default()
+            .to_lowercase();
+        let vat_ctx = format!("{lower_text} {label} {after}");
         out.push(PriceCand {
             el,
             order,
@@ -697,7 +714,7 @@ pub(crate) fn title_candidates<'a>(doc: &'a Html, host: Option<&str>) -> Vec<Tit
     };
     let og_title = meta(r#"meta[property="og:title"]"#);
     let site_name = meta(r#"meta[property="og:site_name"]"#);
-    let doc_title = scraper::Selector::parse("title")
+    let doc_title = scraper::Selector::parse("head > title")
         .ok()
         .and_then(|s| doc.select(&s).next())
         .map(|t| collapse(&t.text().collect::<String>()))
@@ -790,11 +807,16 @@ pub(crate) struct Card<'a> {
     pub list: Option<PriceCand<'a>>,
 }
 
-/// An element's shape: tag and sorted class list.
+/// An element's shape: tag and first class that is not a state or position (modifier classes such as
+/// `item--featured`, `first`, `last` vary per card).
 fn signature(el: ElementRef<'_>) -> String {
-    let mut classes: Vec<&str> = el.value().classes().collect();
-    classes.sort_unstable();
-    format!("{}.{}", el.value().name(), classes.join("."))
+    let stable = |c: &&str| {
+        !c.contains("--") && !matches!(*c, "first" | "last" | "odd" | "even" | "active" | "selected" | "alt")
+    };
+    match el.value().classes().find(stable) {
+        Some(c) => format!("{}.{c}", el.value().name()),
+        None => el.value().name().to_string(),
+    }
 }
 
 /// Badge-like words: a leading child element of a card heading with one of them is a badge ("New
@@ -869,22 +891,37 @@ pub(crate) fn cards<'a>(prices: &[PriceCand<'a>]) -> Option<(String, Vec<Card<'a
     for p in prices.iter().filter(|p| p.role == Role::Current && !p.in_chrome) {
         let mut child = p.el;
         for a in p.el.ancestors().filter_map(ElementRef::wrap).take(10) {
-            let members = groups.entry((a.id(), signature(child))).or_default();
+            let shape = signature(child);
+            let members = groups.entry((a.id(), shape.clone(), String::new())).or_default();
             if !members.iter().any(|m| m.id() == child.id()) {
                 members.push(child);
+            }
+            // Grids split in rows: the same card shape in sibling rows of one shape is one group.
+            if let Some(grand) = a.parent().and_then(ElementRef::wrap) {
+                let members = groups.entry((grand.id(), shape, signature(a))).or_default();
+                if !members.iter().any(|m| m.id() == child.id()) {
+                    members.push(child);
+                }
             }
             child = a;
         }
     }
     let mut best: Option<(String, Vec<Card<'a>>)> = None;
-    for ((_, shape), members) in groups {
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    // Deterministic: larger groups first, then the one starting earlier on the page.
+    groups.sort_by_key(|(_, m)| (std::cmp::Reverse(m.len()), m.first().map(|e| e.id())));
+    for ((_, shape, _), members) in groups {
         if members.len() < 3 || best.as_ref().is_some_and(|(_, b)| b.len() >= members.len()) {
             continue;
         }
         let mut found = vec![];
         for el in members {
             let Some((href, title)) = card_link(el) else { continue };
-            let inside = |p: &&PriceCand<'a>| p.el.ancestors().any(|a| a.id() == el.id());
+            let inside = |p: &&PriceCand<'a>| p.el.id() == el.id() || p.el.ancestors().any(|a| a.id() == el.id());
+            // A link whose text holds its price is a price filter ("Gifts - Up to £50"), not a product.
+            if prices.iter().filter(inside).any(|p| title.contains(&p.text)) {
+                continue;
+            }
             let price = prices.iter().filter(inside).find(|p| p.role == Role::Current).cloned();
             let list = price.as_ref().and_then(|cur| {
                 prices
