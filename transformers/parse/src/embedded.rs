@@ -75,8 +75,6 @@ const CURRENCY_KEYS: &[&str] = &["currency", "currencycode", "pricecurrency", "c
 /// A product object found in embedded state.
 #[derive(Debug, Clone)]
 pub(crate) struct EmbeddedProduct {
-    /// JSON path, e.g. `__NEXT_DATA__$.props.pageProps.product`.
-    pub path: String,
     pub name: String,
     /// Price text (a number as written) and the key path it came from.
     pub price: String,
@@ -351,14 +349,7 @@ pub(crate) fn products(docs: &[(String, Value)], limit: usize) -> Vec<EmbeddedPr
         match v {
             Value::Object(o) => {
                 if let Some((name, key, price, list, currency)) = product_of(o) {
-                    out.push(EmbeddedProduct {
-                        path: path.clone(),
-                        name,
-                        price_path: format!("{path}.{key}"),
-                        price,
-                        list,
-                        currency,
-                    });
+                    out.push(EmbeddedProduct { name, price_path: format!("{path}.{key}"), price, list, currency });
                 }
                 for (k, v) in o {
                     if matches!(v, Value::Object(_) | Value::Array(_)) {

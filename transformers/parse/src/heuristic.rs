@@ -695,7 +695,11 @@ pub(crate) fn strip_site_name(title: &str, host: Option<&str>, site_name: Option
             continue;
         }
         let kept: Vec<&str> = parts.iter().copied().filter(|p| !is_site(p)).collect();
-        if kept.len() < parts.len() && !kept.is_empty() {
+        let longest_kept = kept.iter().map(|p| p.chars().count()).max().unwrap_or(0);
+        // The site name is the short part: a long part that mentions the host is the title split on
+        // an inner separator ("Shop (UK) : Product : Category - Free Delivery").
+        let site_is_short = parts.iter().filter(|p| is_site(p)).all(|p| p.chars().count() <= 2 * longest_kept);
+        if kept.len() < parts.len() && !kept.is_empty() && site_is_short {
             return kept.join(sep).trim().to_string();
         }
     }
