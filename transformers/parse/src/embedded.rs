@@ -297,7 +297,10 @@ fn read_price(key: &str, v: &Value) -> Option<(String, String, Option<String>)> 
 }
 
 /// A product object: its name, price and currency.
-fn product_of(o: &serde_json::Map<String, Value>) -> Option<(String, String, String, Option<String>, Option<String>)> {
+/// (name, price key path, price, list price, currency).
+type ProductTexts = (String, String, String, Option<String>, Option<String>);
+
+fn product_of(o: &serde_json::Map<String, Value>) -> Option<ProductTexts> {
     let name = o.iter().find_map(|(k, v)| {
         let k = k.to_lowercase();
         NAME_KEYS.contains(&k.as_str()).then(|| v.as_str()).flatten().filter(|s| (3..=300).contains(&s.trim().len()))

@@ -139,7 +139,7 @@ pub(crate) fn page_currency(doc: &Html, url: Option<&Url>) -> Option<(&'static s
         .and_then(|t| country_currency(&t).map(|c| (c, t)));
     // A region in the locale or a country TLD beats a language alone.
     let with_region = |tag: &Option<String>, what: &str| {
-        tag.as_deref().and_then(locale_currency).filter(|(_, region)| *region).map(|(c, _)| (c, format!("{what}")))
+        tag.as_deref().and_then(locale_currency).filter(|(_, region)| *region).map(|(c, _)| (c, what.to_string()))
     };
     with_region(&og, "og:locale")
         .or_else(|| with_region(&lang, "lang"))
