@@ -55,8 +55,12 @@ struct AddArgs {
     #[arg(long)]
     list_url: Option<String>,
     /// The product to find: its product id, or url:TEXT for a product URL containing TEXT.
+    #[arg(long, required_unless_present = "shop", conflicts_with = "shop")]
+    product: Option<String>,
+    /// Or the shop (mall, seller) to find: the best position of any of its products counts. Needs a
+    /// list that names each product's shop (the Naver Shopping search does: mallName).
     #[arg(long)]
-    product: String,
+    shop: Option<String>,
     /// Tier: high, normal, low or one of the config's [tiers].
     #[arg(long, default_value = "normal")]
     tier: String,
@@ -168,14 +172,24 @@ async fn add(g: &Global, a: AddArgs) -> anyhow::Result<()> {
         .with_context(|| format!("unknown tier {:?} (high, normal, low or one of [tiers])", a.tier))?;
     let timezone = a.timezone.unwrap_or(rules.timezone);
     timezone.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone {timezone:?}"))?;
-    anyhow::ensure!(!a.product.trim().is_empty(), "--product is empty");
+    let product = match (&a.product, &a.shop) {
+        (_, Some(shop)) => {
+            anyhow::ensure!(!shop.trim().is_empty(), "--shop is empty");
+            format!("shop:{}", shop.trim())
+        }
+        (Some(p), None) => {
+            anyhow::ensure!(!p.trim().is_empty(), "--product is empty");
+            p.trim().to_string()
+        }
+        (None, None) => anyhow::bail!("--product or --shop is required"),
+    };
     let pages = a.pages.map(|p| i32::try_from(p.clamp(1, 100)).unwrap_or(100));
     let target = TrackingTarget {
-        target_id: tracking::target_id(&a.source, a.keyword.as_deref(), a.list_url.as_deref(), a.product.trim()),
+        target_id: tracking::target_id(&a.source, a.keyword.as_deref(), a.list_url.as_deref(), &product),
         source: a.source,
         keyword: a.keyword,
         list_url: a.list_url,
-        product: a.product.trim().to_string(),
+        product,
         tier: a.tier,
         status: if a.paused { "paused".into() } else { "active".into() },
         timezone,

@@ -311,6 +311,75 @@ fn thirty_days_of_rank_runs_give_the_sessions_an_independent_computation_gives()
     });
 }
 
+/// The sandbox search's shop truth: the best 1-based position of any product of `shop` on `day`.
+fn shop_truth(sandbox: &str, keyword: &str, shop: &str, day: u32, depth: u32) -> Option<u32> {
+    common::reqwest::blocking_get_text(&format!("{sandbox}/_sandbox/day?set={day}"));
+    let kw: String = url::form_urlencoded::byte_serialize(keyword.as_bytes()).collect();
+    let v = common::reqwest::blocking_get_json(&format!(
+        "{sandbox}/v1/search/shop.json?query={kw}&display={depth}&start=1"
+    ));
+    let items = v["items"].as_array().expect("items");
+    items.iter().position(|i| i["mallName"] == shop).map(|p| p as u32 + 1)
+}
+
+/// The product links of a Books to Scrape listing page, in page order (read here as plain text).
+fn listing_links(page: &str) -> Vec<String> {
+    page.split("<h3><a href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().expect("href").trim_start_matches("../").to_string())
+        .collect()
+}
+
+#[test]
+fn shop_targets_and_listing_page_targets_record_their_positions() {
+    let (sandbox, _stop) = start_sandbox(0);
+    let config = format!(
+        "[sources.naver]\nparser = {{ type = \"naver_shopping\" }}\ndefault_currency = \"KRW\"\n\
+         [sources.naver.fetch]\nallow_private_network = true\n\
+         [sources.naver.track]\nsearch_url = \"{sandbox}/v1/search/shop.json?query={{keyword}}&display={{page_size}}&start={{start}}\"\n\
+         api = true\npage_size = 20\npages = 2\ntimezone = \"UTC\"\n\n\
+         [sources.books]\nparser = {{ type = \"books_toscrape\" }}\ndefault_currency = \"GBP\"\n\
+         [sources.books.fetch]\nallow_private_network = true\n\
+         [sources.books.track]\ntimezone = \"UTC\"\n"
+    );
+    let mut env = TestEnv::new("shoplist", &config);
+    topics(&env);
+    let pipeline = env.spawn(env.cmd(&["run"]));
+    let keyword = "반팔 티셔츠";
+    let day = 4;
+    let (shop, absent) = ("Sandbox Mall 3", "No Such Mall");
+    let shop_at = shop_truth(&sandbox, keyword, shop, day, 40);
+    assert!(shop_at.is_some(), "the sandbox's search names the shop within 40 results");
+    let add = |args: &[&str]| env.run_ok(&[&["track", "add"], args].concat()).trim().to_string();
+    let shop_target = add(&["--source", "naver", "--keyword", keyword, "--shop", shop]);
+    let absent_target = add(&["--source", "naver", "--keyword", keyword, "--shop", absent]);
+    // A single listing page (no {page} in the URL): the books on page 2 stand at 21..40.
+    let list_url = format!("{sandbox}/catalogue/page-2.html");
+    let links = listing_links(&common::reqwest::blocking_get_text(&list_url));
+    assert_eq!(links.len(), 20, "page 2 lists 20 books");
+    let slug = links[4].trim_end_matches("/index.html").to_string();
+    let listed_target = add(&["--source", "books", "--list-url", &list_url, "--product", &format!("url:{slug}/")]);
+    let unlisted_target = add(&["--source", "books", "--list-url", &list_url, "--product", "url:not-on-this-page/"]);
+    let at = "2026-11-05T01:00:00Z";
+    env.run_ok(&["track", "run", "--source", "naver", "--at", at]);
+    env.run_ok(&["track", "run", "--source", "books", "--at", at]);
+    let count = format!("SELECT count() FROM {}.rank_history", env.database);
+    let loaded = (0..240).any(|_| {
+        std::thread::sleep(Duration::from_millis(500));
+        env.try_count(&count) == Some(4)
+    });
+    assert!(loaded, "four observations, found or not, in 120 s\n{}", env.child_log(pipeline));
+    let seen: BTreeMap<String, Option<u64>> = env
+        .query(&format!("SELECT target_id, position FROM {}.rank_history", env.database))
+        .iter()
+        .map(|r| (r["target_id"].as_str().expect("target").to_string(), r["position"].as_u64()))
+        .collect();
+    assert_eq!(seen[&shop_target], shop_at.map(u64::from), "the shop's best position");
+    assert_eq!(seen[&absent_target], None, "a shop not in the list is an observation without a position");
+    assert_eq!(seen[&listed_target], Some(25), "the fifth book of page 2");
+    assert_eq!(seen[&unlisted_target], None);
+}
+
 #[test]
 fn the_rank_history_view_and_track_sessions_agree_on_random_histories() {
     let env = TestEnv::new("sessions", "[sources.x]\nparser = { type = \"generic\" }\n");

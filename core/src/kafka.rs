@@ -3,9 +3,9 @@
 //! work is acknowledged.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -136,28 +136,83 @@ impl Producer {
     }
 }
 
-/// Consumer context that forgets revoked partitions in the offset tracker and logs rebalances.
+/// Consumer context that drains and commits revoked partitions before they are released (DESIGN §3.3)
+/// and logs rebalances.
 pub struct TrackingContext {
     tracker: Arc<Mutex<OffsetTracker>>,
     group: String,
     /// Partitions this member owns now (the eager protocol assigns and revokes the whole set).
     assigned: Arc<AtomicI64>,
+    /// Set when a revoke must not wait for work in flight: the stage stops (its own drain ran), or it
+    /// holds records in batches it drops on a revoke instead (the loader).
+    no_drain: Arc<AtomicBool>,
+    /// Revokes so far: a stage holding records in batches drops those of revoked partitions.
+    revocations: Arc<AtomicU64>,
+    /// How long a revoke waits for the revoked partitions' work in flight.
+    drain_deadline: Duration,
+}
+
+impl TrackingContext {
+    /// Wait until no record of `partitions` is in flight, or the deadline passed; the records left.
+    /// Runs on the thread that polls the consumer (inside `recv`): on a multi-threaded runtime the
+    /// wait moves that thread's other tasks elsewhere, so the work it waits for goes on.
+    fn drain(&self, partitions: &[(String, i32)]) -> usize {
+        let deadline = Instant::now() + self.drain_deadline;
+        let wait = || loop {
+            let left = self.tracker.lock().unwrap_or_else(|p| p.into_inner()).in_flight_in(partitions);
+            if left == 0 || Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_threaded {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        }
+    }
 }
 
 impl ClientContext for TrackingContext {}
 
 impl ConsumerContext for TrackingContext {
-    fn pre_rebalance(&self, _base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn pre_rebalance(&self, base: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(tpl) => {
-                // librdkafka commits the stored offsets before revoking (auto commit is on); work still
-                // in flight for these partitions will be redone by the next owner (at-least-once).
-                let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
-                for el in tpl.elements() {
-                    tracker.forget(el.topic(), el.partition());
+                // Drain: the work in flight for these partitions finishes (and stores its offsets)
+                // before they go, so the next owner neither redoes it nor runs it alongside; then the
+                // stored offsets are committed synchronously. Work still running at the deadline is
+                // redone by the next owner (at-least-once).
+                let partitions: Vec<(String, i32)> =
+                    tpl.elements().iter().map(|el| (el.topic().to_string(), el.partition())).collect();
+                let started = Instant::now();
+                let left = if self.no_drain.load(Ordering::Relaxed) { 0 } else { self.drain(&partitions) };
+                match base.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
+                    Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                    Err(e) => tracing::warn!(group = %self.group, error = %e, "The commit on revoke failed."),
                 }
+                let mut tracker = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+                for (topic, partition) in &partitions {
+                    tracker.forget(topic, *partition);
+                }
+                drop(tracker);
+                self.revocations.fetch_add(1, Ordering::Relaxed);
                 self.assigned.store(0, Ordering::Relaxed);
-                tracing::info!(group = %self.group, partitions = tpl.count(), "Partitions were revoked.");
+                if left > 0 {
+                    tracing::warn!(
+                        group = %self.group,
+                        in_flight = left,
+                        "Work was still in flight at the rebalance drain deadline; the next owner redoes it."
+                    );
+                }
+                tracing::info!(
+                    group = %self.group,
+                    partitions = tpl.count(),
+                    drained_ms = started.elapsed().as_millis() as u64,
+                    "Partitions were revoked."
+                );
             }
             Rebalance::Assign(tpl) => {
                 self.assigned.store(tpl.count() as i64, Ordering::Relaxed);
@@ -181,6 +236,14 @@ impl ConsumerContext for TrackingContext {
     }
 }
 
+/// How long a revoke waits for the work in flight of the revoked partitions
+/// (`SHOPSTREAM_REBALANCE_DRAIN_SECS`, default 15 s: below the session timeout, so the rebalance
+/// completes while the draining member is still alive to the group).
+pub fn rebalance_drain_deadline() -> Duration {
+    let secs = std::env::var("SHOPSTREAM_REBALANCE_DRAIN_SECS").ok().and_then(|v| v.trim().parse::<u64>().ok());
+    Duration::from_secs(secs.unwrap_or(15))
+}
+
 /// A millisecond setting from the environment (tests shorten the group timeouts), else the default.
 fn env_ms(name: &str, default: u64) -> String {
     std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default).to_string()
@@ -191,6 +254,8 @@ pub struct TrackedConsumer {
     pub consumer: StreamConsumer<TrackingContext>,
     tracker: Arc<Mutex<OffsetTracker>>,
     assigned: Arc<AtomicI64>,
+    no_drain: Arc<AtomicBool>,
+    revocations: Arc<AtomicU64>,
     /// The brokers, the group and the topics it subscribed to.
     pub brokers: String,
     pub group: String,
@@ -205,8 +270,16 @@ impl TrackedConsumer {
     pub fn new(brokers: &str, group: &str, topics: &[&str]) -> Result<TrackedConsumer> {
         let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
         let assigned = Arc::new(AtomicI64::new(0));
-        let context =
-            TrackingContext { tracker: tracker.clone(), group: group.to_string(), assigned: assigned.clone() };
+        let no_drain = Arc::new(AtomicBool::new(false));
+        let revocations = Arc::new(AtomicU64::new(0));
+        let context = TrackingContext {
+            tracker: tracker.clone(),
+            group: group.to_string(),
+            assigned: assigned.clone(),
+            no_drain: no_drain.clone(),
+            revocations: revocations.clone(),
+            drain_deadline: rebalance_drain_deadline(),
+        };
         let consumer: StreamConsumer<TrackingContext> = client_config(brokers)?
             .set("group.id", group)
             .set("enable.auto.commit", "true")
@@ -225,6 +298,8 @@ impl TrackedConsumer {
             consumer,
             tracker,
             assigned,
+            no_drain,
+            revocations,
             brokers: brokers.to_string(),
             group: group.to_string(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
@@ -297,6 +372,28 @@ impl TrackedConsumer {
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         self.consumer.subscribe(&topics)?;
         Ok(())
+    }
+
+    /// The stage stops (its own drain ran): a revoke while the consumer closes releases at once.
+    pub fn closing(&self) {
+        self.no_drain.store(true, Ordering::Relaxed);
+    }
+
+    /// A revoke releases at once instead of waiting for the work in flight: for a stage whose work in
+    /// flight waits in batches that its own loop inserts (it could not progress during the wait) and
+    /// that drops a revoked partition's rows instead, see [`TrackedConsumer::revocations`].
+    pub fn release_on_revoke(&self) {
+        self.no_drain.store(true, Ordering::Relaxed);
+    }
+
+    /// Revokes so far (to notice one since the last look).
+    pub fn revocations(&self) -> u64 {
+        self.revocations.load(Ordering::Relaxed)
+    }
+
+    /// True while this record is begun and not done in a partition this member still owns.
+    pub fn holds(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        self.lock().holds(topic, partition, offset)
     }
 
     /// Records begun and not yet done.

@@ -70,6 +70,17 @@ impl OffsetTracker {
         self.partitions.get(&(topic.to_string(), partition)).and_then(|p| p.stored)
     }
 
+    /// Records begun and not done in these partitions.
+    pub fn in_flight_in(&self, partitions: &[(String, i32)]) -> usize {
+        partitions.iter().filter_map(|k| self.partitions.get(k)).map(|p| p.in_flight.len()).sum()
+    }
+
+    /// True while this record is begun and not done in a partition still tracked (false once its
+    /// partition was revoked and forgotten).
+    pub fn holds(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        self.partitions.get(&(topic.to_string(), partition)).is_some_and(|p| p.in_flight.contains(&offset))
+    }
+
     /// Records begun and not done, over all partitions.
     pub fn in_flight(&self) -> usize {
         self.partitions.values().map(|p| p.in_flight.len()).sum()
@@ -92,6 +103,22 @@ mod tests {
         assert_eq!(t.done("t", 0, 14), None, "13 still in flight");
         assert_eq!(t.done("t", 0, 13), Some(15));
         assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn in_flight_per_partition_and_forgetting() {
+        let mut t = OffsetTracker::new();
+        t.begin("t", 0, 1);
+        t.begin("t", 0, 2);
+        t.begin("t", 1, 9);
+        let p0 = [("t".to_string(), 0)];
+        assert_eq!(t.in_flight_in(&p0), 2);
+        assert_eq!(t.in_flight_in(&[("t".to_string(), 1), ("u".to_string(), 0)]), 1);
+        assert!(t.holds("t", 0, 2) && !t.holds("t", 0, 3));
+        t.forget("t", 0);
+        assert_eq!(t.in_flight_in(&p0), 0);
+        assert!(!t.holds("t", 0, 2), "a revoked partition's records are no longer held");
+        assert!(t.holds("t", 1, 9));
     }
 
     #[test]

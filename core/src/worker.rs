@@ -146,6 +146,7 @@ where
         );
         tasks.abort_all();
     }
+    consumer.closing();
     consumer.commit_sync();
     tracing::info!(
         stage,

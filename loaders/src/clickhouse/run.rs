@@ -62,9 +62,41 @@ impl<R> Batch<R> {
         self.origins.push(origin);
     }
 
+    /// Keep only the rows whose record `keep` accepts; how many were dropped.
+    fn release(&mut self, keep: impl Fn(&Origin) -> bool) -> usize {
+        let before = self.rows.len();
+        let (rows, origins): (Vec<R>, Vec<Origin>) =
+            self.rows.drain(..).zip(self.origins.drain(..)).filter(|(_, o)| keep(o)).unzip();
+        (self.rows, self.origins) = (rows, origins);
+        if self.rows.is_empty() {
+            self.started = None;
+        }
+        before - self.rows.len()
+    }
+
     fn due(&self, cfg: &LoadConfig) -> bool {
         self.rows.len() >= cfg.batch_rows || self.started.is_some_and(|s| s.elapsed() >= cfg.batch_max_age)
     }
+}
+
+/// Apply macro `$m` to the name of every batch in [`Batches`].
+macro_rules! every_batch {
+    ($m:ident) => {
+        $m!(
+            products,
+            prices,
+            ranks,
+            fetches,
+            targets,
+            tracking,
+            runs,
+            summaries,
+            orders,
+            reviews,
+            inquiries,
+            settlements
+        )
+    };
 }
 
 /// The pending batch of every table.
@@ -112,21 +144,22 @@ impl Batches {
                 }
             )*};
         }
-        flush!(
-            products,
-            prices,
-            ranks,
-            fetches,
-            targets,
-            tracking,
-            runs,
-            summaries,
-            orders,
-            reviews,
-            inquiries,
-            settlements
-        );
+        every_batch!(flush);
         Ok(())
+    }
+
+    /// Drop the rows of records whose partition was revoked before their batch was inserted: nothing
+    /// of them reached ClickHouse and their offsets were not committed, so the partition's next owner
+    /// loads them (loading them here too would double the work). Returns how many were dropped.
+    fn release_revoked(&mut self, consumer: &TrackedConsumer) -> usize {
+        let mut released = 0;
+        macro_rules! release {
+            ($($b:ident),*) => {$(
+                released += self.$b.release(|o| consumer.holds(&o.topic, o.partition, o.offset));
+            )*};
+        }
+        every_batch!(release);
+        released
     }
 }
 
@@ -407,6 +440,9 @@ pub async fn run(
         Some(range) => TrackedConsumer::for_range(&endpoints.kafka_brokers, &cfg.group, range)?,
         None => TrackedConsumer::new(&endpoints.kafka_brokers, &cfg.group, &event_topics)?,
     });
+    // Its records in flight wait in batches this loop inserts, so a revoke drops them (the next owner
+    // loads them) instead of waiting inside the poll for an insert that cannot run meanwhile.
+    consumer.release_on_revoke();
     shopstream_core::group_watch::spawn(STAGE, consumer.clone(), metrics.clone(), shutdown.clone());
     if let (Some(w), None) = (cfg.watch_runs.clone(), &cfg.replay) {
         let (sql, brokers, registry) =
@@ -434,6 +470,7 @@ pub async fn run(
     };
     metrics.set_health("clickhouse", Health::Healthy, "");
     let mut batches = Batches::new();
+    let mut revocations = consumer.revocations();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tracing::info!(group = %cfg.group, database = %cfg.database, "The loader is running.");
 
@@ -476,6 +513,14 @@ pub async fn run(
                     }
                 }
             }
+            if consumer.revocations() != revocations {
+                revocations = consumer.revocations();
+                let released = batches.release_revoked(&consumer);
+                if released > 0 {
+                    metrics.add("records_released", &[("stage", STAGE)], released as u64);
+                    tracing::info!(released, "Rows of revoked partitions were left to their next owner.");
+                }
+            }
             batches.flush(&loader, false).await?;
         }
         // Drain: load what was consumed, then commit.
@@ -483,6 +528,7 @@ pub async fn run(
         Ok(())
     }
     .await;
+    consumer.closing();
     consumer.commit_sync();
     tracing::info!(
         records_in = metrics.get("records_in", &[("stage", STAGE)]),

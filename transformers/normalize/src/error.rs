@@ -22,6 +22,9 @@ pub enum NormalizeError {
     /// The number in the text has more digits than an exact decimal can hold. Bad data.
     #[error("amount {0:?} has too many digits")]
     AmountTooLarge(String),
+    /// The price is written with a minus sign: no buyer pays a negative price. Bad data.
+    #[error("price {0:?} is negative")]
+    NegativePrice(String),
     /// Page arithmetic for a rank overflowed `u32`. Bad data (an absurd page or page size).
     #[error("rank overflow: page {page}, page size {page_size}, index {index_on_page}")]
     RankOverflow {

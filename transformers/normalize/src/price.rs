@@ -91,6 +91,9 @@ pub fn parse_price(text: &str, hints: &PriceHints) -> Result<Option<Price>, Norm
         return Ok(free_price(&chars, &cands, &found, hint_cur.as_ref(), default));
     };
 
+    if signed_negative(&chars, chosen.start, &found) {
+        return Err(NormalizeError::NegativePrice(text.trim().to_string()));
+    }
     let (currency, currency_raw, ambiguous) =
         resolve_currency(chosen.adjacent.as_ref(), &found, hint_cur.as_ref(), default);
     let exponent = currency.and_then(currency::currency_exponent);
@@ -158,6 +161,27 @@ fn fold_char(c: char) -> char {
         '．' | '٫' => '.',
         _ => c,
     }
+}
+
+/// Whether the number starting at `start` carries a minus sign: `-5`, `£-5`, `-£5`, `- £ 5` (a currency
+/// and spaces may stand between). A dash after another number is a range (`£10 - £20`), not a sign.
+fn signed_negative(chars: &[char], start: usize, found: &[crate::currency::Found]) -> bool {
+    let skip_back = |mut i: usize| loop {
+        while i > 0 && is_space(chars[i - 1]) {
+            i -= 1;
+        }
+        match found.iter().find(|f| f.end == i && f.start < i) {
+            Some(f) => i = f.start,
+            None => return i,
+        }
+    };
+    let i = skip_back(start);
+    if i == 0 || !matches!(chars[i - 1], '-' | '\u{2212}' | '\u{2012}' | '\u{2013}') {
+        return false;
+    }
+    // What comes before the dash: a number (or a number and its currency) makes it a range.
+    let before = skip_back(i - 1);
+    before == 0 || !chars[before - 1].is_ascii_digit()
 }
 
 fn is_space(c: char) -> bool {
@@ -752,6 +776,23 @@ mod tests {
 
     /// (text, hints, amount, ISO currency, minor units, ambiguous, per_unit)
     type Row<'a> = (&'a str, PriceHints<'a>, &'a str, Option<&'a str>, Option<i64>, bool, bool);
+
+    #[test]
+    fn a_minus_sign_makes_a_negative_price_an_error_and_a_range_dash_does_not() {
+        let h = PriceHints::default();
+        for text in ["£-51.77", "-£51.77", "- 51.77 EUR", "−12,00 €", "Price: -5", "(-3.50 USD)"] {
+            assert!(
+                matches!(parse_price(text, &h), Err(NormalizeError::NegativePrice(_))),
+                "{text}: {:?}",
+                parse_price(text, &h)
+            );
+        }
+        for (text, amount) in [("£10 - £20", "10"), ("129,00 € (-15%)", "129"), ("10-20 EUR", "20"), ("€ 5", "5")]
+        {
+            let p = parse_price(text, &h).expect(text).expect(text);
+            assert_eq!(p.amount, amount.parse().expect("decimal"), "{text}");
+        }
+    }
 
     #[test]
     fn design_examples() {

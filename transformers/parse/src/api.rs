@@ -65,7 +65,14 @@ fn obj<'a>(o: &'a Obj, key: &str) -> Option<&'a Obj> {
 }
 
 /// A keyword search's ranks, absolute positions from `start` (1-based) and the page size.
-fn search_rank(list_id: &str, keyword: &str, p: &ProductFact, position: u32, page_size: u32) -> RankFact {
+fn search_rank(
+    list_id: &str,
+    keyword: &str,
+    p: &ProductFact,
+    position: u32,
+    page_size: u32,
+    seller: Option<String>,
+) -> RankFact {
     let page_size = page_size.max(1);
     RankFact {
         list_id: list_id.to_string(),
@@ -76,6 +83,7 @@ fn search_rank(list_id: &str, keyword: &str, p: &ProductFact, position: u32, pag
         position,
         page: (position - 1) / page_size + 1,
         page_size,
+        seller,
     }
 }
 
@@ -121,7 +129,8 @@ pub fn naver_shopping(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, Pars
             p.price = price_fact(P, &lprice, None, Some("KRW"), Some("KRW"))?;
         }
         let position = u32::try_from(start + i as u64).map_err(|_| field(P, "start", "too large"))?;
-        parsed.ranks.push(search_rank(&list_id, &keyword, &p, position, page_size));
+        let seller = text(item, "mallName").map(|m| strip_tags(&m)).filter(|m| !m.is_empty());
+        parsed.ranks.push(search_rank(&list_id, &keyword, &p, position, page_size, seller));
         parsed.products.push(p);
     }
     Ok(parsed)
@@ -209,7 +218,8 @@ pub fn coupang_partners(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, Pa
         if let Some(keyword) = keyword {
             let rank = uint(item, "rank").and_then(|r| u32::try_from(r).ok()).filter(|r| *r >= 1);
             let position = rank.unwrap_or(i as u32 + 1);
-            parsed.ranks.push(search_rank(&format!("coupang-partners:{keyword}"), &keyword, &p, position, page_size));
+            let list_id = format!("coupang-partners:{keyword}");
+            parsed.ranks.push(search_rank(&list_id, &keyword, &p, position, page_size, None));
         }
         parsed.products.push(p);
     }

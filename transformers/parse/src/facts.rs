@@ -119,4 +119,7 @@ pub struct RankFact {
     pub position: u32,
     pub page: u32,
     pub page_size: u32,
+    /// The shop (mall, seller) offering the product, when the list names one: a tracking target can
+    /// look for a shop rather than a product.
+    pub seller: Option<String>,
 }

@@ -1055,6 +1055,7 @@ fn card_listing(
             position: position.checked_add(offset).ok_or_else(|| field("position", "overflows u32"))?,
             page,
             page_size,
+            seller: None,
         });
     }
     parsed.provenance.push(source("items", &method, 0.8, &cards.len().to_string()));
@@ -1195,6 +1196,7 @@ fn listing(
             position: position.checked_add(offset).ok_or_else(|| field("position", "overflows u32"))?,
             page,
             page_size,
+            seller: None,
         });
     }
     Ok(parsed)

@@ -48,6 +48,7 @@ pub fn facts_to_json_lines(parsed: &Parsed) -> Vec<Value> {
             "position": r.position,
             "page": r.page,
             "page_size": r.page_size,
+            "seller": r.seller,
         }));
     }
     out
@@ -94,6 +95,7 @@ mod tests {
                 position: 7,
                 page: 1,
                 page_size: 20,
+                seller: None,
             }],
             ..Parsed::default()
         };

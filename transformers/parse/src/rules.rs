@@ -284,6 +284,7 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
                 position,
                 page,
                 page_size,
+                seller: None,
             });
         }
         return Ok(parsed);

@@ -159,12 +159,7 @@ fn target_pages(
         if pages < 1 {
             return Err(format!("target {}: pages = {pages} is not a count", t.id));
         }
-        let product = t.product.as_str();
-        let matches = |r: &&RankFact| match product.strip_prefix("url:") {
-            Some(text) => r.product_url.contains(text),
-            None => r.product_id == product,
-        };
-        let best = ranks.iter().filter(matches).min_by_key(|r| r.position);
+        let best = ranks.iter().filter(|r| finds(&t.product, r)).min_by_key(|r| r.position);
         out.push(TargetRankObserved {
             event_id: id("target", &t.id, &page.to_string()),
             provenance: provenance.clone(),
@@ -180,6 +175,19 @@ fn target_pages(
         });
     }
     Ok(out)
+}
+
+/// Whether a target's `product` is this rank: `url:TEXT` a product URL containing TEXT, `shop:NAME` any
+/// product the shop (mall, seller) named NAME offers (case and surrounding space ignored; the best of
+/// its positions counts), else the product id.
+fn finds(product: &str, r: &RankFact) -> bool {
+    if let Some(text) = product.strip_prefix("url:") {
+        r.product_url.contains(text)
+    } else if let Some(shop) = product.strip_prefix("shop:") {
+        r.seller.as_deref().is_some_and(|s| s.trim().to_lowercase() == shop.trim().to_lowercase())
+    } else {
+        r.product_id == product
+    }
 }
 
 /// Key of product and price events.
@@ -304,6 +312,26 @@ mod tests {
         assert_eq!((missing.position, missing.product_id), (None, None));
         r.attributes.insert(attr::TARGET_PAGE.into(), "two".into());
         assert!(build(&r, at, &cfg, parse()).expect_err("bad attribute").contains("target_page"));
+    }
+
+    #[test]
+    fn a_target_finds_its_product_by_id_url_text_or_shop() {
+        let rank = |seller: Option<&str>| RankFact {
+            list_id: "l".into(),
+            list_kind: "search".into(),
+            keyword: Some("k".into()),
+            product_id: "p7".into(),
+            product_url: "https://shop.example/products/p7-red".into(),
+            position: 3,
+            page: 1,
+            page_size: 40,
+            seller: seller.map(String::from),
+        };
+        assert!(finds("p7", &rank(None)) && !finds("p8", &rank(None)));
+        assert!(finds("url:p7-red", &rank(None)) && !finds("url:p7-blue", &rank(None)));
+        assert!(finds("shop:Sandbox Mall 3", &rank(Some(" sandbox mall 3 "))));
+        assert!(!finds("shop:Sandbox Mall 3", &rank(Some("Sandbox Mall 30"))));
+        assert!(!finds("shop:Sandbox Mall 3", &rank(None)), "a list naming no shop finds no shop");
     }
 
     #[test]

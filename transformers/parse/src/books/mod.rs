@@ -196,6 +196,7 @@ fn listing_ranks(scan: ListingScan, url: &Url) -> Result<Vec<RankFact>, ParseErr
                 position: first + i as u32,
                 page,
                 page_size,
+                seller: None,
             })
         })
         .collect()
