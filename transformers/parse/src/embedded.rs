@@ -6,7 +6,7 @@
 //! A product object is one with a name/title key beside price-like keys, both matched by multilingual
 //! key vocabularies; it counts only when its name agrees with the page's title.
 
-use scraper::{Html, Selector};
+use crate::prepass::Script;
 use serde_json::Value;
 
 /// Name keys (lower case, exact).
@@ -85,23 +85,22 @@ pub(crate) struct EmbeddedProduct {
 
 /// JSON documents from the page's scripts, each with a label (`__NEXT_DATA__`, `window.__INITIAL_STATE__`,
 /// `script#id`, `script[3]`).
-pub(crate) fn documents(doc: &Html) -> Vec<(String, Value)> {
+pub(crate) fn documents(scripts: &[Script]) -> Vec<(String, Value)> {
     let mut out = vec![];
-    let Ok(s) = Selector::parse("script:not([src])") else { return out };
-    for (i, script) in doc.select(&s).enumerate() {
-        let ty = script.value().attr("type").unwrap_or("").to_ascii_lowercase();
+    for (i, script) in scripts.iter().enumerate() {
+        let ty = script.ty.as_str();
         if ty.contains("ld+json") || ty.contains("template") || ty.contains("html") {
             continue;
         }
-        let text: String = script.text().collect();
-        let label = script.value().id().map(|id| id.to_string()).unwrap_or_else(|| format!("script[{i}]"));
+        let text = script.text.as_str();
+        let label = script.id.clone().unwrap_or_else(|| format!("script[{i}]"));
         if ty.contains("json") {
             if let Ok(v) = serde_json::from_str::<Value>(text.trim()) {
                 out.push((label, v));
             }
             continue;
         }
-        for (name, literal) in assignments(&text) {
+        for (name, literal) in assignments(text) {
             if let Some(v) = read_literal(literal) {
                 out.push((name, v));
             }
@@ -393,8 +392,7 @@ mod tests {
         listPrice: 15, currency: 'EUR', tags: ['a', 'b',],}, ok: !0};</script>
         <script id="__NEXT_DATA__" type="application/json">{"props":{"item":{"name":"Lamp","price":{"current":"49.00","original":"59.00","currency":"USD"}}}}</script>
         <script>var f = function() { return {a: 1}; }; var itemInfo = {"goodsNm":"x","판매가":"12,900"};</script>"#;
-        let doc = Html::parse_document(html);
-        let docs = documents(&doc);
+        let docs = documents(&crate::prepass::strip(html).scripts);
         let found = products(&docs, 10);
         let mug = found.iter().find(|p| p.name == "Mug \"Big\"").expect("mug");
         assert_eq!(

@@ -25,6 +25,7 @@ use crate::heuristic::{
     cards, price_candidates, price_score, title_candidates, tree_distance, Card, PriceCand, Role, TitleCand,
 };
 use crate::locale::page_currency;
+use crate::prepass::Script;
 use crate::{Candidate, FieldSource, PageContext, ParseError, Parsed, PriceFact, ProductFact, RankFact};
 use shopstream_normalize::{currency_exponent, PriceHints};
 
@@ -91,11 +92,8 @@ fn as_list(v: Option<&Value>) -> Vec<&Value> {
 
 /// Top-level JSON-LD nodes: each script's object, array items, `@graph` members, and a page's
 /// `mainEntity`. Scripts that are not valid JSON are skipped (the other sources may still do).
-fn json_ld(doc: &Html) -> Vec<Value> {
+fn json_ld(scripts: &[Script]) -> Vec<Value> {
     let mut nodes = vec![];
-    let Some(s) = sel(r#"script[type="application/ld+json"]"#) else {
-        return nodes;
-    };
     fn push(v: Value, nodes: &mut Vec<Value>) {
         match v {
             Value::Array(a) => a.into_iter().for_each(|x| push(x, nodes)),
@@ -113,9 +111,8 @@ fn json_ld(doc: &Html) -> Vec<Value> {
             _ => {}
         }
     }
-    for script in doc.select(&s) {
-        let raw: String = script.text().collect();
-        if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
+    for script in scripts.iter().filter(|s| s.ty == "application/ld+json") {
+        if let Ok(v) = serde_json::from_str::<Value>(script.text.trim()) {
             push(v, &mut nodes);
         }
     }
@@ -409,7 +406,8 @@ fn source(field: &str, method: &str, confidence: f64, value: &str) -> FieldSourc
 pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Result<Parsed, ParseError> {
     let (html, charset, how) = crate::decode_page(body, ctx.content_type);
     let page_url = Url::parse(ctx.url).map_err(|e| field("url", format!("{e}: {}", ctx.url)))?;
-    let doc = Html::parse_document(&html);
+    let stripped = crate::prepass::strip(&html);
+    let doc = Html::parse_document(&stripped.html);
     let charset_source = source("charset", how, if how == crate::decode_how::DETECTED { 0.7 } else { 1.0 }, charset);
     let canonical = sel(r#"link[rel="canonical"]"#)
         .and_then(|s| doc.select(&s).next())
@@ -419,7 +417,7 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
         .filter(|u| u.path() != "/")
         .unwrap_or_else(|| page_url.clone());
 
-    let ld = json_ld(&doc);
+    let ld = json_ld(&stripped.scripts);
     let md = microdata(&doc);
     let meta = metas(&doc);
 
@@ -475,7 +473,7 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
         parsed.provenance.push(charset_source);
         return Ok(parsed);
     }
-    let page = Page::read(&doc, &page_url, ctx);
+    let page = Page::read(&doc, &stripped.scripts, &page_url, ctx);
     if !has_main {
         let mut parsed = fallback(&page, &doc, ctx, &page_url, &canonical, page_size)?;
         parsed.provenance.insert(0, charset_source);
@@ -567,7 +565,7 @@ struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    fn read(doc: &'a Html, url: &Url, ctx: &PageContext<'_>) -> Page<'a> {
+    fn read(doc: &'a Html, scripts: &[Script], url: &Url, ctx: &PageContext<'_>) -> Page<'a> {
         let locale = page_currency(doc, Some(url));
         let default = ctx.default_currency.filter(|c| currency_exponent(c).is_some());
         let hints = PriceHints {
@@ -577,7 +575,7 @@ impl<'a> Page<'a> {
         };
         let prices = price_candidates(doc, &hints);
         let titles = title_candidates(doc, url.host_str());
-        let embedded = embedded::products(&embedded::documents(doc), 200);
+        let embedded = embedded::products(&embedded::documents(scripts), 200);
         Page { prices, titles, embedded, locale }
     }
 

@@ -15,6 +15,7 @@ mod generic;
 mod heuristic;
 mod json_lines;
 mod locale;
+mod prepass;
 mod rules;
 pub mod seller;
 
