@@ -251,6 +251,32 @@ fn has_price_word(words: &[String]) -> bool {
     words.iter().any(|w| PRICE_ATTR.iter().any(|v| w.contains(v)))
 }
 
+/// Whether an element's identifying attributes could hold a price word (lower-cased raw text, no split):
+/// a cheap superset of [`has_price_word`] over [`attr_words`].
+fn raw_price_hint(el: ElementRef<'_>) -> bool {
+    raw_attrs_contain(el, PRICE_ATTR)
+}
+
+fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// Whether the lower-cased class, id, itemprop, name or data-* names and values contain one of `vocab`.
+fn raw_attrs_contain(el: ElementRef<'_>, vocab: &[&str]) -> bool {
+    el.value().attrs().any(|(name, value)| {
+        let relevant = matches!(name, "class" | "id" | "itemprop" | "name") || name.starts_with("data-");
+        if !relevant {
+            return false;
+        }
+        let (n, v) = (lower(name), lower(value));
+        vocab.iter().any(|w| n.contains(w) || v.contains(w))
+    })
+}
+
 /// The words of an element's identifying attributes: class, id, itemprop, name and data-* (names and values).
 fn attr_words(el: ElementRef<'_>) -> Vec<String> {
     let mut out = vec![];
@@ -365,9 +391,12 @@ pub(crate) fn short_text(el: ElementRef<'_>, max: usize) -> Option<String> {
                         continue;
                     }
                 }
-                out.push_str(t);
-                out.push(' ');
-                if out.len() > max * 3 {
+                // Collapsed as it goes, so that indentation does not count against `max`.
+                for word in t.split_whitespace() {
+                    out.push_str(word);
+                    out.push(' ');
+                }
+                if out.len() > max * 4 {
                     return None;
                 }
             }
@@ -484,12 +513,34 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         if text.is_empty() || !text.chars().any(|c| c.is_ascii_digit()) {
             continue;
         }
-        if is_hidden(el) {
+        // Cheap necessary conditions first: a currency mark needs a letter, a symbol or a non-ASCII char, and
+        // a price word needs one in the raw attributes of the element or its close ancestors.
+        let markable =
+            text.chars().any(|c| !(c.is_ascii_digit() || c.is_ascii_whitespace() || ".,:;/()-+%#*'\"!?".contains(c)));
+        if !markable
+            && !std::iter::once(el).chain(el.ancestors().filter_map(ElementRef::wrap).take(3)).any(raw_price_hint)
+        {
             continue;
         }
         let Ok(Some(price)) = parse_price(&text, hints) else { continue };
         // A mark in the text itself (not the locale hint standing in for one).
-        let has_mark = price.currency_raw.as_deref().is_some_and(|m| text.contains(m));
+        let mut has_mark = price.currency_raw.as_deref().is_some_and(|m| text.contains(m));
+        let mut price = price;
+        if !has_mark {
+            // The currency in a sibling span (`<span>Rs.</span><span itemprop="price">747</span>`) belongs
+            // to the number beside it: the parent's short text read as one price with the same amount.
+            let beside = el.parent().and_then(ElementRef::wrap).and_then(|p| short_text(p, 40)).and_then(|t| {
+                let p = parse_price(&t, hints).ok().flatten()?;
+                let mark = p.currency_raw.as_deref().is_some_and(|m| t.contains(m) && !text.contains(m));
+                (mark && p.amount == price.amount).then_some(p)
+            });
+            if let Some(p) = beside {
+                (price, has_mark) = (p, true);
+            }
+        }
+        if is_hidden(el) {
+            continue;
+        }
         // Attributes of the element and its close ancestors.
         let mut own = attr_words(el);
         let mut near: Vec<String> = vec![];
@@ -541,13 +592,15 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         } else {
             Role::Current
         };
-        // VAT notes usually follow the price ("53,11 € IVA incluido"): the parent's text after it counts too.
+        // VAT notes usually follow the price ("53,11 € IVA incluido"), often in a sibling line of the price
+        // box: the text after the price in the largest short ancestor (up to five levels) counts too.
         let after = el
-            .parent()
-            .and_then(ElementRef::wrap)
-            .and_then(|p| p.parent().and_then(ElementRef::wrap))
-            .and_then(|gp| short_text(gp, 200))
-            .and_then(|t| t.find(&text).map(|at| t[at + text.len()..].chars().take(40).collect::<String>()))
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .take(5)
+            .map_while(|a| short_text(a, 200))
+            .last()
+            .and_then(|t| t.find(&text).map(|at| t[at + text.len()..].chars().take(60).collect::<String>()))
             .unwrap_or_default()
             .to_lowercase();
         let vat_ctx = format!("{lower_text} {label} {after}");
@@ -736,6 +789,9 @@ pub(crate) fn title_candidates<'a>(doc: &'a Html, host: Option<&str>) -> Vec<Tit
             "h2" => 0.5,
             "h3" => 0.4,
             _ => {
+                if !raw_attrs_contain(el, &["title", "name", "heading"]) {
+                    continue;
+                }
                 let w = attr_words(el);
                 let named = w
                     .iter()

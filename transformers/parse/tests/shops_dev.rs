@@ -95,25 +95,7 @@ const PAGES: &[(&str, &str, Option<&str>)] = &[
 ];
 
 /// Pages the parser gets wrong: (file, why). A listed page that passes fails the test.
-const KNOWN_MISSES: &[(&str, &str)] = &[
-    (
-        "etsy/product.html",
-        "JSON-LD gives 43.90 EUR net of VAT; the gross-price rule (a price marked incl. VAT up to 30 % above \
-         the structured one) does not fire: the buy-box '53,11 €' has no price class and its 'IVA incluido' \
-         note is not within the text read around it, so it scores below the rule's bar",
-    ),
-    (
-        "jabong/product.html",
-        "list price 879 missed: the struck 'Rs. 879' sits beside the microdata price, but the visible '747' \
-         (currency in a separate itemprop span) is not matched to it within the list-price distance",
-    ),
-    (
-        "laas-vn/product.html",
-        "OpenGraph price 439.000 is the old price; the visible '100.000 đ' with the struck '439.000 đ' is not \
-         read as a current-price candidate (its box holds both amounts and the -77% badge), so the \
-         struck-equals-structured rule has no lower price to switch to",
-    ),
-];
+const KNOWN_MISSES: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shops-dev")
