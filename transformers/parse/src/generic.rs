@@ -1297,4 +1297,135 @@ mod tests {
         let p = parse(html.as_bytes(), &ctx("https://shop.example/lamp"), None).expect("parses").products.remove(0);
         assert_eq!(p.price.map(|p| p.minor_units), Some(2200));
     }
+
+    // Fallback heuristics on small synthetic pages (no structured data unless said).
+
+    fn product(html: &str, url: &str) -> ProductFact {
+        let c = PageContext { default_currency: None, ..ctx(url) };
+        parse(html.as_bytes(), &c, None).expect("parses").products.remove(0)
+    }
+
+    #[test]
+    fn a_struck_price_beside_the_price_is_the_list_price() {
+        let html = r#"<html lang="de-DE"><head><title>Desk Lamp | Acme</title></head><body>
+        <h1>Desk Lamp</h1><div class="product-price"><del>59,00 €</del> <span class="price">49,00 €</span></div>
+        </body></html>"#;
+        let p = product(html, "https://acme.example/desk-lamp");
+        let price = p.price.expect("price");
+        assert_eq!(
+            (price.amount.as_str(), price.currency.as_str(), price.list_price.as_deref()),
+            ("49.00", "EUR", Some("59.00"))
+        );
+        assert!(price.extraction_method.is_some_and(|m| m.starts_with("heuristic:")));
+    }
+
+    #[test]
+    fn per_unit_and_instalment_prices_are_refused() {
+        let html = r#"<html lang="pt-BR"><head><title>Café Torrado 500g - Loja</title></head><body>
+        <h1>Café Torrado 500g</h1>
+        <div class="box"><span class="installments">12x de R$ 9,90</span></div>
+        <div class="box"><span class="price-per-unit">R$ 47,80/kg</span></div>
+        <div class="box"><span class="price">R$ 23,90</span></div></body></html>"#;
+        let c = ctx("https://loja.example/cafe-torrado");
+        let parsed = parse(html.as_bytes(), &c, None).expect("parses");
+        assert_eq!(parsed.products[0].price.as_ref().map(|p| p.minor_units), Some(2390));
+        let reason = |value: &str| {
+            parsed.rejected.iter().find(|r| r.value.starts_with(value)).map(|r| r.reason.clone()).unwrap_or_default()
+        };
+        assert!(reason("9.90").contains("instalment"), "{:?}", parsed.rejected);
+        assert!(reason("47.80").contains("per-unit"), "{:?}", parsed.rejected);
+    }
+
+    #[test]
+    fn the_title_without_the_site_name() {
+        // No heading: the document title, less the site name.
+        let html = r#"<html lang="en-GB"><head><title>Oak Side Table | Acme Furniture</title>
+        <meta property="og:site_name" content="Acme Furniture"></head><body>
+        <div class="product"><span class="price">£120.00</span></div></body></html>"#;
+        let p = product(html, "https://www.acmefurniture.example/oak-side-table");
+        assert_eq!(p.title, "Oak Side Table");
+        assert_eq!(p.price.map(|p| (p.currency, p.minor_units)), Some(("GBP".to_string(), 12000)));
+    }
+
+    #[test]
+    fn a_vat_inclusive_gross_price_beats_a_structured_net_price() {
+        let html = r#"<html lang="es-ES"><head><title>Felpudo pintado</title>
+        <script type="application/ld+json">{"@context":"https://schema.org","@type":"Product","name":"Felpudo pintado",
+        "sku":"F-1","offers":{"@type":"Offer","price":"43.90","priceCurrency":"EUR"}}</script></head><body>
+        <h1>Felpudo pintado</h1><div><div><p class="big">53,11 €</p></div>
+        <div class="note">IVA incluido (cuando corresponda)</div></div></body></html>"#;
+        let c = ctx("https://shop.example/felpudo");
+        let parsed = parse(html.as_bytes(), &c, None).expect("parses");
+        let price = parsed.products[0].price.as_ref().expect("price");
+        assert_eq!((price.amount.as_str(), price.currency.as_str()), ("53.11", "EUR"));
+        assert!(parsed.rejected.iter().any(|r| r.value == "43.90 EUR" && r.reason.contains("net of VAT")));
+        // Without the VAT note the structured price stands.
+        let plain = html.replace("IVA incluido (cuando corresponda)", "En stock");
+        let parsed = parse(plain.as_bytes(), &c, None).expect("parses");
+        assert_eq!(parsed.products[0].price.as_ref().map(|p| p.amount.as_str()), Some("43.90"));
+    }
+
+    #[test]
+    fn repeated_product_cards_are_a_listing_with_absolute_positions() {
+        let cards: String = (1..=5)
+            .map(|i| {
+                format!(
+                    r#"<li class="product-card"><h3><a href="/p/item-{i}">Garden chair model {i}</a></h3>
+                    <span class="price">€ {i}9,00</span></li>"#
+                )
+            })
+            .collect();
+        let html = format!(
+            r#"<html lang="nl-NL"><head><title>Search: chair</title></head><body><h1>Results</h1>
+            <ul class="results">{cards}</ul></body></html>"#
+        );
+        let parsed =
+            parse(html.as_bytes(), &ctx("https://shop.example/search?q=chair&page=3"), Some(5)).expect("parses");
+        assert_eq!(parsed.products.len(), 5);
+        assert_eq!(parsed.products[0].title, "Garden chair model 1");
+        assert_eq!(
+            parsed.products[2].price.as_ref().map(|p| (p.currency.as_str(), p.minor_units)),
+            Some(("EUR", 3900))
+        );
+        let ranks: Vec<(u32, u32, &str)> =
+            parsed.ranks.iter().map(|r| (r.position, r.page, r.list_kind.as_str())).collect();
+        assert_eq!(ranks[0], (11, 3, "search"));
+        assert_eq!(ranks[4], (15, 3, "search"));
+        assert!(parsed.ranks.iter().all(|r| r.keyword.as_deref() == Some("chair") && r.seller.is_none()));
+    }
+
+    #[test]
+    fn a_page_below_the_confidence_threshold_is_refused_with_its_candidates() {
+        // The only price-looking text is a footer's, without a price class: not stored as the price.
+        let html = r#"<html lang="en-US"><head><title>Walnut Desk - Acme</title></head><body>
+        <h1>Walnut Desk</h1><p>Hand made to order.</p>
+        <footer><div><div><div><p>Gift cards from $25</p></div></div></div></footer></body></html>"#;
+        let err = parse(html.as_bytes(), &ctx("https://acme.example/walnut-desk"), None).expect_err("refused");
+        let ParseError::LowConfidence { field, best, threshold, candidates, .. } = err else {
+            panic!("not LowConfidence: {err}")
+        };
+        assert_eq!(field, "price");
+        assert!(best < threshold, "{best} < {threshold}");
+        assert!(candidates.iter().any(|c| c.value == "25 USD"), "{candidates:?}");
+    }
+
+    #[test]
+    fn embedded_state_gives_the_price_with_its_path() {
+        for script in [
+            r#"<script>window.__INITIAL_STATE__ = {product: {name: 'Stoneware Mug Big', salePrice: 12.5,
+            listPrice: 15, currency: 'EUR'}};</script>"#,
+            r#"<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"item":
+            {"title":"Stoneware Mug Big","price":{"current":"12.50","original":"15.00","currency":"EUR"}}}}}</script>"#,
+        ] {
+            let html = format!(
+                r#"<html><head><title>Stoneware Mug Big | Shop</title>{script}</head><body>
+                <h1>Stoneware Mug Big</h1><div id="app"></div></body></html>"#
+            );
+            let p = product(&html, "https://shop.example/p/mug-big");
+            let price = p.price.expect("price");
+            assert_eq!((price.currency.as_str(), price.minor_units), ("EUR", 1250), "{script}");
+            assert_eq!(price.list_price_minor, Some(1500), "{script}");
+            assert!(price.extraction_method.as_deref().is_some_and(|m| m.starts_with("embedded:")), "{price:?}");
+        }
+    }
 }

@@ -459,7 +459,9 @@ fn label_around(el: ElementRef<'_>, own: &str) -> String {
         let Some(parent) = cur.parent().and_then(ElementRef::wrap) else { break };
         let Some(t) = short_text(parent, 160) else { break };
         if let Some(at) = t.find(own) {
+            // Only the text since the previous number: another price's label ("12x de R$ 9,90") is not this one's.
             let before = &t[..at];
+            let before = before.rfind(|c: char| c.is_ascii_digit()).map_or(before, |d| &before[d + 1..]);
             let start = before.char_indices().rev().nth(39).map_or(0, |(i, _)| i);
             label = before[start..].to_string();
         }
