@@ -4,7 +4,8 @@
 //!
 //! Real shop pages are half scripts, styles and icons by size; html5ever reads every byte of them char
 //! by char, and none of it is visible text. The raw-text end rules are the HTML ones: a script ends at
-//! the first `</script` (any case) followed by whitespace, `/` or `>`.
+//! the first `</script` (any case) followed by whitespace, `/` or `>`. Runs of whitespace outside the
+//! cut bodies are cut to one character.
 
 /// An inline script's attributes that the readers need, and its raw text.
 #[derive(Debug, Clone)]
@@ -133,7 +134,7 @@ pub(crate) fn strip(html: &str) -> Stripped {
         i = lt + 1;
         if b[lt + 1..].starts_with(b"!--") {
             let end = html[lt + 4..].find("-->").map_or(html.len(), |e| lt + 4 + e + 3);
-            out.html.push_str(&html[last..lt]);
+            push_collapsed(&mut out.html, &html[last..lt]);
             (last, i) = (end, end);
             continue;
         }
@@ -159,12 +160,33 @@ pub(crate) fn strip(html: &str) -> Stripped {
                 });
             }
         }
-        out.html.push_str(&html[last..open_end]);
-        out.html.push_str(&html[close_start..close_end]);
+        push_collapsed(&mut out.html, &html[last..open_end]);
+        push_collapsed(&mut out.html, &html[close_start..close_end]);
         (last, i) = (close_end, close_end);
     }
-    out.html.push_str(&html[last..]);
+    push_collapsed(&mut out.html, &html[last..]);
     out
+}
+
+/// Append `s` with each run of ASCII whitespace cut to its first character: indentation is a fifth of
+/// a typical page, and every reader collapses whitespace anyway.
+fn push_collapsed(out: &mut String, s: &str) {
+    let b = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() && b.get(i + 1).is_some_and(u8::is_ascii_whitespace) {
+            out.push_str(&s[start..=i]);
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&s[start..]);
 }
 
 #[cfg(test)]
@@ -174,7 +196,7 @@ mod tests {
     #[test]
     fn bodies_are_cut_and_scripts_kept_aside() {
         let html = r#"<html><head><title>a <!-- b</title><STYLE>p{}</style>
-<script type="application/ld+json" id=ld>{"a":"</scriptx>"}</script >
+<script type="application/ld+json" id=ld>{"a":"</scriptx>"}</script  >
 <script src="x.js"></script><!-- <p>gone</p> --></head>
 <body><svg><svg><path/></svg><text>9</text></svg><svg/><p>€ 5</p><template><b>t</b></template>
 <noscript>n</noscript><textarea><script>kept</script></textarea></body></html>"#;
@@ -199,5 +221,6 @@ mod tests {
         assert_eq!(s.scripts[0].text, "var a = '<p>';");
         assert_eq!(strip("<p>x</p><!-- open").html, "<p>x</p>");
         assert_eq!(strip("a < b <").html, "a < b <");
+        assert_eq!(strip("<p>\n    a \t b</p>\n\n").html, "<p>\na b</p>\n");
     }
 }
