@@ -251,6 +251,16 @@ fn has_price_word(words: &[String]) -> bool {
     words.iter().any(|w| PRICE_ATTR.iter().any(|v| w.contains(v)))
 }
 
+/// Whether `text` could hold a currency mark as `parse_price` finds them: a non-ASCII char, `$`, `:-`, or
+/// a standalone ASCII word of at most six letters (marks and codes are bounded by non-letters, so
+/// "reviews" or "Warenkorb" cannot hold one). A cheap necessary condition, checked before parsing.
+fn could_have_mark(text: &str) -> bool {
+    if !text.is_ascii() || text.contains('$') || text.contains(":-") {
+        return true;
+    }
+    text.split(|c: char| !c.is_ascii_alphabetic()).any(|w| !w.is_empty() && w.len() <= 6)
+}
+
 /// Whether an element's identifying attributes could hold a price word (lower-cased raw text, no split):
 /// a cheap superset of [`has_price_word`] over [`attr_words`].
 fn raw_price_hint(el: ElementRef<'_>) -> bool {
@@ -317,18 +327,32 @@ pub(crate) fn selector_of(el: ElementRef<'_>) -> String {
 
 fn is_hidden_el(el: ElementRef<'_>) -> bool {
     let v = el.value();
-    // `aria-hidden` also marks the page behind an open modal (`inert`, or the whole `main`): still shown.
-    let modal_background = v.attr("inert").is_some() || matches!(v.name(), "main" | "body" | "html");
-    if v.attr("hidden").is_some() || (v.attr("aria-hidden") == Some("true") && !modal_background) {
-        return true;
-    }
-    if let Some(style) = v.attr("style") {
-        let s: String = style.to_ascii_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
-        if s.contains("display:none") || s.contains("visibility:hidden") {
-            return true;
+    // One pass over the attributes (this runs for every text's parent and every candidate's ancestors).
+    let (mut hidden, mut aria_hidden, mut inert) = (false, false, false);
+    for (name, value) in v.attrs() {
+        match name {
+            "hidden" => hidden = true,
+            "aria-hidden" => aria_hidden = value == "true",
+            "inert" => inert = true,
+            "style" => {
+                let s: String = value.to_ascii_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+                if s.contains("display:none") || s.contains("visibility:hidden") {
+                    return true;
+                }
+            }
+            "class"
+                if value.split_ascii_whitespace().any(|c| {
+                    matches!(c, "hidden" | "hide" | "d-none" | "sr-only" | "visually-hidden" | "is-hidden")
+                }) =>
+            {
+                return true;
+            }
+            _ => {}
         }
     }
-    v.classes().any(|c| matches!(c, "hidden" | "hide" | "d-none" | "sr-only" | "visually-hidden" | "is-hidden"))
+    // `aria-hidden` also marks the page behind an open modal (`inert`, or the whole `main`): still shown.
+    let modal_background = inert || matches!(v.name(), "main" | "body" | "html");
+    hidden || (aria_hidden && !modal_background)
 }
 
 /// Hidden itself or by an ancestor.
@@ -517,8 +541,7 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         }
         // Cheap necessary conditions first: a currency mark needs a letter, a symbol or a non-ASCII char, and
         // a price word needs one in the raw attributes of the element or its close ancestors.
-        let markable =
-            text.chars().any(|c| !(c.is_ascii_digit() || c.is_ascii_whitespace() || ".,:;/()-+%#*'\"!?".contains(c)));
+        let markable = could_have_mark(&text);
         if !markable
             && !std::iter::once(el).chain(el.ancestors().filter_map(ElementRef::wrap).take(3)).any(raw_price_hint)
         {
@@ -1011,6 +1034,38 @@ mod tests {
         assert!(has_word(&words("striked-price"), STRONG_LIST_ATTR));
         assert!(!has_word(&words("fk-bold"), STRONG_LIST_ATTR));
         assert!(!has_word(&words("product-listing"), LIST_ATTR));
+    }
+
+    #[test]
+    fn the_mark_prefilter_never_drops_a_text_with_a_mark() {
+        let hints = PriceHints { currency_hint: None, decimal_separator: None, default_currency: None };
+        for t in [
+            "€ 5",
+            "5 EUR",
+            "US$ 12",
+            "R$ 23,90",
+            "12,00 zł",
+            "1.299 Kč",
+            "100.000 đ",
+            "Rs. 747",
+            "CHF 9.90",
+            "9 kr",
+            "49:-",
+            "5 euros",
+            "Fr. 12",
+            "S/ 20",
+            "12 Dinara",
+            "KSh 100",
+            "$5",
+            "10 TL",
+        ] {
+            let mark = parse_price(t, &hints).ok().flatten().and_then(|p| p.currency_raw).filter(|m| t.contains(m));
+            assert!(mark.is_some(), "{t}: normalize finds no mark");
+            assert!(could_have_mark(t), "{t}");
+        }
+        for t in ["2024", "4.5 (12)", "12 reviews", "Warenkorb 3", "-15%"] {
+            assert!(!could_have_mark(t), "{t}");
+        }
     }
 
     #[test]
