@@ -251,14 +251,19 @@ fn has_price_word(words: &[String]) -> bool {
     words.iter().any(|w| PRICE_ATTR.iter().any(|v| w.contains(v)))
 }
 
-/// Whether `text` could hold a currency mark as `parse_price` finds them: a non-ASCII char, `$`, `:-`, or
-/// a standalone ASCII word of at most six letters (marks and codes are bounded by non-letters, so
-/// "reviews" or "Warenkorb" cannot hold one). A cheap necessary condition, checked before parsing.
+/// ASCII currency words longer than three letters that `parse_price` knows (its marks of up to three
+/// letters and ISO codes are covered by length alone). Kept in step by the test below.
+const LONG_MARK_WORDS: &[&str] = &["euro", "euros", "dinara", "yuan", "kshs", "fcfa"];
+
+/// Whether `text` could hold a currency mark as `parse_price` finds them: a non-ASCII char, `$`, `:-`, a
+/// standalone ASCII word of at most three letters, or one of [`LONG_MARK_WORDS`] (marks and codes are
+/// bounded by non-letters, so "reviews" or "Size" cannot hold one). A cheap necessary condition.
 fn could_have_mark(text: &str) -> bool {
     if !text.is_ascii() || text.contains('$') || text.contains(":-") {
         return true;
     }
-    text.split(|c: char| !c.is_ascii_alphabetic()).any(|w| !w.is_empty() && w.len() <= 6)
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .any(|w| (1..=3).contains(&w.len()) || LONG_MARK_WORDS.iter().any(|m| w.eq_ignore_ascii_case(m)))
 }
 
 /// Whether an element's identifying attributes could hold a price word (lower-cased raw text, no split):
@@ -541,17 +546,16 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         }
         // Cheap necessary conditions first: a currency mark needs a letter, a symbol or a non-ASCII char, and
         // a price word needs one in the raw attributes of the element or its close ancestors.
-        let markable = could_have_mark(&text);
-        if !markable
-            && !std::iter::once(el).chain(el.ancestors().filter_map(ElementRef::wrap).take(3)).any(raw_price_hint)
-        {
+        let price_hint =
+            std::iter::once(el).chain(el.ancestors().filter_map(ElementRef::wrap).take(3)).any(raw_price_hint);
+        if !price_hint && !could_have_mark(&text) {
             continue;
         }
         let Ok(Some(price)) = parse_price(&text, hints) else { continue };
         // A mark in the text itself (not the locale hint standing in for one).
         let mut has_mark = price.currency_raw.as_deref().is_some_and(|m| text.contains(m));
         let mut price = price;
-        if !has_mark {
+        if !has_mark && price_hint {
             // The currency in a sibling span (`<span>Rs.</span><span itemprop="price">747</span>`) belongs
             // to the number beside it: the parent's short text read as one price with the same amount.
             let beside = el.parent().and_then(ElementRef::wrap).and_then(|p| short_text(p, 40)).and_then(|t| {
@@ -1063,7 +1067,7 @@ mod tests {
             assert!(mark.is_some(), "{t}: normalize finds no mark");
             assert!(could_have_mark(t), "{t}");
         }
-        for t in ["2024", "4.5 (12)", "12 reviews", "Warenkorb 3", "-15%"] {
+        for t in ["2024", "4.5 (12)", "12 reviews", "Warenkorb 3", "-15%", "Size 38", "Only 3 left"] {
             assert!(!could_have_mark(t), "{t}");
         }
     }
