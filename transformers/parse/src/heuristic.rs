@@ -513,6 +513,7 @@ fn label_around(el: ElementRef<'_>, own: &str) -> String {
 /// Every price-looking text on the page, in document order, with its signals.
 pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec<PriceCand<'a>> {
     let mut seen: HashMap<_, ()> = HashMap::new();
+    let mut memo: HashMap<String, Option<shopstream_normalize::Price>> = HashMap::new();
     let mut out: Vec<PriceCand<'a>> = vec![];
     for (order, node) in doc.root_element().descendants().enumerate() {
         let Node::Text(t) = node.value() else { continue };
@@ -551,7 +552,19 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         if !price_hint && !could_have_mark(&text) {
             continue;
         }
-        let Ok(Some(price)) = parse_price(&text, hints) else { continue };
+        if is_hidden(el) {
+            continue;
+        }
+        // parse_price is the costly step (a currency scan per position): the same text is read once.
+        let parsed = match memo.get(&text) {
+            Some(p) => p.clone(),
+            None => {
+                let p = parse_price(&text, hints).ok().flatten();
+                memo.insert(text.clone(), p.clone());
+                p
+            }
+        };
+        let Some(price) = parsed else { continue };
         // A mark in the text itself (not the locale hint standing in for one).
         let mut has_mark = price.currency_raw.as_deref().is_some_and(|m| text.contains(m));
         let mut price = price;
@@ -566,9 +579,6 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
             if let Some(p) = beside {
                 (price, has_mark) = (p, true);
             }
-        }
-        if is_hidden(el) {
-            continue;
         }
         // Attributes of the element and its close ancestors.
         let mut own = attr_words(el);
