@@ -133,7 +133,14 @@ pub(crate) fn strip(html: &str) -> Stripped {
         let lt = i + off;
         i = lt + 1;
         if b[lt + 1..].starts_with(b"!--") {
-            let end = html[lt + 4..].find("-->").map_or(html.len(), |e| lt + 4 + e + 3);
+            // `<!-->` and `<!--->` are complete (empty) comments in HTML.
+            let end = if b[lt + 4..].starts_with(b">") {
+                lt + 5
+            } else if b[lt + 4..].starts_with(b"->") {
+                lt + 6
+            } else {
+                html[lt + 4..].find("-->").map_or(html.len(), |e| lt + 4 + e + 3)
+            };
             push_collapsed(&mut out.html, &html[last..lt]);
             (last, i) = (end, end);
             continue;
@@ -220,6 +227,7 @@ mod tests {
         assert_eq!(s.html, "<p>1</p><script>");
         assert_eq!(s.scripts[0].text, "var a = '<p>';");
         assert_eq!(strip("<p>x</p><!-- open").html, "<p>x</p>");
+        assert_eq!(strip("<p>a<!-->b<!--->c</p>").html, "<p>abc</p>");
         assert_eq!(strip("a < b <").html, "a < b <");
         assert_eq!(strip("<p>\n    a \t b</p>\n\n").html, "<p>\na b</p>\n");
     }
