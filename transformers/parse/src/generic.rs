@@ -1348,6 +1348,21 @@ mod tests {
     }
 
     #[test]
+    fn a_currency_in_a_sibling_span_pairs_the_number_with_the_struck_price() {
+        let html = r#"<html><head><title>Bedsheet Set</title></head><body>
+        <div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Bedsheet Set</h1>
+        <div itemprop="offers" itemscope itemtype="http://schema.org/Offer"><div>
+        <span class="striked-price">Rs. 879</span>
+        <span class="now"><span itemprop="priceCurrency" content="INR">Rs.</span><span itemprop="price"> 747</span></span>
+        </div></div></div></body></html>"#;
+        let price = product(html, "https://shop.example/bedsheet-set").price.expect("price");
+        assert_eq!(
+            (price.amount.as_str(), price.currency.as_str(), price.list_price.as_deref()),
+            ("747", "INR", Some("879"))
+        );
+    }
+
+    #[test]
     fn a_vat_inclusive_gross_price_beats_a_structured_net_price() {
         let html = r#"<html lang="es-ES"><head><title>Felpudo pintado</title>
         <script type="application/ld+json">{"@context":"https://schema.org","@type":"Product","name":"Felpudo pintado",

@@ -545,8 +545,8 @@ pub(crate) fn price_candidates<'a>(doc: &'a Html, hints: &PriceHints<'_>) -> Vec
         if text.is_empty() || !text.chars().any(|c| c.is_ascii_digit()) {
             continue;
         }
-        // Cheap necessary conditions first: a currency mark needs a letter, a symbol or a non-ASCII char, and
-        // a price word needs one in the raw attributes of the element or its close ancestors.
+        // Cheap necessary conditions first: a price word in the raw attributes of the element or its close
+        // ancestors, or a text that could hold a currency mark.
         let price_hint =
             std::iter::once(el).chain(el.ancestors().filter_map(ElementRef::wrap).take(3)).any(raw_price_hint);
         if !price_hint && !could_have_mark(&text) {
