@@ -179,7 +179,7 @@ pub fn naver_smartstore(body: &[u8], _ctx: &PageContext<'_>) -> Result<Parsed, P
         .ok_or_else(|| field(P, "price", "no salePrice"))?;
     let list = text(o, "salePrice");
     p.price = price_fact(P, &sale, list.as_deref(), Some("KRW"), Some("KRW"))?;
-    Ok(Parsed { products: vec![p], ranks: vec![] })
+    Ok(Parsed { products: vec![p], ..Parsed::default() })
 }
 
 // ---------------------------------------------------------------------------------------------------

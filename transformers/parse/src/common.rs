@@ -87,6 +87,7 @@ pub(crate) fn price_fact(
         list_price_minor: None,
         list_price: None,
         raw: raw.to_string(),
+        extraction_method: None,
     };
     if let Some(list_raw) = list_raw {
         let hints = PriceHints {

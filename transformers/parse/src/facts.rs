@@ -1,4 +1,5 @@
-//! The facts parsers produce: plain data, normalized, with no provenance (the stage adds it).
+//! The facts parsers produce: plain data, normalized. The stage adds the fetch's provenance; the parser
+//! says how it read each field ([`FieldSource`]) and which other readings it turned down ([`Candidate`]).
 
 use serde::Serialize;
 
@@ -7,6 +8,38 @@ use serde::Serialize;
 pub struct Parsed {
     pub products: Vec<ProductFact>,
     pub ranks: Vec<RankFact>,
+    /// How each chosen field of the main product was read (generic parser; empty for the others), plus
+    /// the page's `charset`.
+    pub provenance: Vec<FieldSource>,
+    /// Readings considered and turned down, best first per field (for `explain`).
+    pub rejected: Vec<Candidate>,
+}
+
+/// Where one chosen value came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldSource {
+    /// `title`, `price`, `list_price`, `currency` or `charset`.
+    pub field: String,
+    /// `json-ld`, `microdata`, `opengraph`, `embedded:<json path>`, `heuristic:<css-ish selector>`,
+    /// `site-rules:<selector>`, `api`; for `charset` how it was chosen (`utf-8-valid`, `bom`, `content-type`,
+    /// `meta`, `detected`).
+    pub method: String,
+    /// 0..1: how sure the parser is (1 for structured data it took as given).
+    pub confidence: f64,
+    /// The value as stored (title text, decimal amount, ISO code, charset name).
+    pub value: String,
+}
+
+/// A reading the parser weighed: the chosen one or one it turned down, with its score and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub field: String,
+    pub method: String,
+    /// 0..1, comparable within one field.
+    pub confidence: f64,
+    pub value: String,
+    /// Why it lost or was refused (`per-unit price`, `struck through`, `far from the title` …).
+    pub reason: String,
 }
 
 /// A product and, when the page shows one, its price.
@@ -29,6 +62,8 @@ pub struct ProductFact {
     pub stock: Option<u64>,
     pub image_url: Option<String>,
     pub price: Option<PriceFact>,
+    /// How the title was read (`json-ld`, `heuristic:h1` …; see [`FieldSource::method`]).
+    pub extraction_method: Option<String>,
 }
 
 impl ProductFact {
@@ -48,6 +83,7 @@ impl ProductFact {
             stock: None,
             image_url: None,
             price: None,
+            extraction_method: None,
         }
     }
 }
@@ -66,6 +102,8 @@ pub struct PriceFact {
     pub list_price: Option<String>,
     /// The text the price was read from.
     pub raw: String,
+    /// How the amount was read (`json-ld`, `embedded:$.product.price`, `heuristic:p.price` …).
+    pub extraction_method: Option<String>,
 }
 
 /// A product's place in a list.

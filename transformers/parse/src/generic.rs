@@ -20,7 +20,14 @@ use shopstream_normalize::{parse_availability, parse_count, parse_rating};
 use url::Url;
 
 use crate::common::{collapse, id_from_url, price_fact};
-use crate::{PageContext, ParseError, Parsed, ProductFact, RankFact};
+use crate::embedded::{self, EmbeddedProduct};
+use crate::heuristic::{
+    cards, price_candidates, price_score, title_candidates, tree_distance, Card, PriceCand, Role, TitleCand,
+};
+use crate::locale::page_currency;
+use crate::prepass::Script;
+use crate::{Candidate, FieldSource, PageContext, ParseError, Parsed, PriceFact, ProductFact, RankFact};
+use shopstream_normalize::{currency_exponent, PriceHints};
 
 pub const NAME: &str = "generic";
 pub const VERSION: &str = "1";
@@ -85,11 +92,8 @@ fn as_list(v: Option<&Value>) -> Vec<&Value> {
 
 /// Top-level JSON-LD nodes: each script's object, array items, `@graph` members, and a page's
 /// `mainEntity`. Scripts that are not valid JSON are skipped (the other sources may still do).
-fn json_ld(doc: &Html) -> Vec<Value> {
+fn json_ld(scripts: &[Script]) -> Vec<Value> {
     let mut nodes = vec![];
-    let Some(s) = sel(r#"script[type="application/ld+json"]"#) else {
-        return nodes;
-    };
     fn push(v: Value, nodes: &mut Vec<Value>) {
         match v {
             Value::Array(a) => a.into_iter().for_each(|x| push(x, nodes)),
@@ -107,9 +111,8 @@ fn json_ld(doc: &Html) -> Vec<Value> {
             _ => {}
         }
     }
-    for script in doc.select(&s) {
-        let raw: String = script.text().collect();
-        if let Ok(v) = serde_json::from_str::<Value>(raw.trim()) {
+    for script in scripts.iter().filter(|s| s.ty == "application/ld+json") {
+        if let Ok(v) = serde_json::from_str::<Value>(script.text.trim()) {
             push(v, &mut nodes);
         }
     }
@@ -189,6 +192,13 @@ fn metas(doc: &Html) -> Map<String, Value> {
             continue;
         };
         let content = v.attr("content").unwrap_or_default().trim();
+        if name == "product:price:amount" && !content.is_empty() {
+            // Some pages give one price per variant: all are kept for checking against the page.
+            let all = out.entry("product:price:amount:all").or_insert_with(|| Value::Array(vec![]));
+            if let Value::Array(a) = all {
+                a.push(Value::String(content.to_string()));
+            }
+        }
         if !content.is_empty() && !out.contains_key(name) {
             out.insert(name.to_string(), Value::String(content.to_string()));
         }
@@ -386,10 +396,19 @@ fn same_page(a: &Url, b: &Url) -> bool {
     id_from_url(a) == id_from_url(b)
 }
 
+/// Below this confidence a fallback reading (embedded state, page heuristics) is refused, not stored.
+pub const MIN_CONFIDENCE: f64 = 0.5;
+
+fn source(field: &str, method: &str, confidence: f64, value: &str) -> FieldSource {
+    FieldSource { field: field.into(), method: method.into(), confidence, value: value.into() }
+}
+
 pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Result<Parsed, ParseError> {
-    let html = std::str::from_utf8(body).map_err(|_| ParseError::Encoding { parser: NAME })?;
+    let (html, charset, how) = crate::decode_page(body, ctx.content_type);
     let page_url = Url::parse(ctx.url).map_err(|e| field("url", format!("{e}: {}", ctx.url)))?;
-    let doc = Html::parse_document(html);
+    let stripped = crate::prepass::strip(&html);
+    let doc = Html::parse_document(&stripped.html);
+    let charset_source = source("charset", how, if how == crate::decode_how::DETECTED { 0.7 } else { 1.0 }, charset);
     let canonical = sel(r#"link[rel="canonical"]"#)
         .and_then(|s| doc.select(&s).next())
         .and_then(|l| l.value().attr("href"))
@@ -398,7 +417,7 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
         .filter(|u| u.path() != "/")
         .unwrap_or_else(|| page_url.clone());
 
-    let ld = json_ld(&doc);
+    let ld = json_ld(&stripped.scripts);
     let md = microdata(&doc);
     let meta = metas(&doc);
 
@@ -450,23 +469,49 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
     let has_main = ld_main.is_some() || md_main.is_some() || meta_found.price.is_some();
 
     if !has_main && !list_items.is_empty() {
-        return listing(&list_items, &ld, &page_url, &canonical, page_size);
+        let mut parsed = listing(&list_items, &ld, &page_url, &canonical, page_size)?;
+        parsed.provenance.push(charset_source);
+        return Ok(parsed);
     }
+    let page = Page::read(&doc, &stripped.scripts, &page_url, ctx);
     if !has_main {
-        return Err(ParseError::Unrecognized {
-            parser: NAME,
-            what: "no product found (no JSON-LD or microdata Product, no product meta tags, no ItemList)".into(),
-        });
+        let mut parsed = fallback(&page, &doc, ctx, &page_url, &canonical, page_size)?;
+        parsed.provenance.insert(0, charset_source);
+        return Ok(parsed);
     }
-    let mut found = Found::default();
-    if let Some(p) = &ld_main {
-        found = found.or(from_node(p, ctx));
-    }
-    if let Some(p) = &md_main {
-        found = found.or(from_node(p, ctx));
-    }
-    let found = found.or(meta_found).or(from_fallbacks(&doc));
+    // Each source separately, so that every field knows where it came from.
+    let ld_found = ld_main.as_ref().map(|p| from_node(p, ctx)).unwrap_or_default();
+    let md_found = md_main.as_ref().map(|p| from_node(p, ctx)).unwrap_or_default();
+    let fb_found = from_fallbacks(&doc);
+    let method_of = |pick: &dyn Fn(&Found) -> bool| -> &'static str {
+        if pick(&ld_found) {
+            "json-ld"
+        } else if pick(&md_found) {
+            "microdata"
+        } else if pick(&meta_found) {
+            "opengraph"
+        } else {
+            "heuristic"
+        }
+    };
+    let title_method = method_of(&|f: &Found| f.title.is_some());
+    let price_method = method_of(&|f: &Found| f.price.is_some() || f.refused_price.is_some());
+    let title_method = match title_method {
+        "heuristic" => "heuristic:h1",
+        m => m,
+    };
+    let price_method = match price_method {
+        "heuristic" => "heuristic:[itemprop=price]",
+        m => m,
+    };
+    let found = ld_found.or(md_found).or(meta_found).or(fb_found);
     let title = found.title.clone().ok_or_else(|| field("title", "no name in structured data, no og:title, no h1"))?;
+    let title = if title_method == "opengraph" {
+        let site = text(meta.get("og:site_name"));
+        crate::heuristic::strip_site_name(&title, page_url.host_str(), site.as_deref())
+    } else {
+        title
+    };
     let url = found.url.as_deref().and_then(|u| resolve(&page_url, u)).unwrap_or_else(|| canonical.clone());
     let product_id = found
         .sku
@@ -477,12 +522,15 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
         .ok_or_else(|| field("product_id", format!("no sku, gtin or productID, and no usable URL in {canonical}")))?;
     let category = found.category.clone().or_else(|| breadcrumb_category(&ld, &url, &title));
     // No readable price anywhere, but an offer that could not be read: refused with that offer's reason.
-    let price = match found.price.as_ref().or(found.refused_price.as_ref()) {
+    let structured = match found.price.as_ref().or(found.refused_price.as_ref()) {
         Some((raw, list, currency)) => {
             price_fact(NAME, raw, list.as_deref(), currency.as_deref().or(ctx.default_currency), ctx.default_currency)?
         }
         None => None,
     };
+    let mut provenance = vec![charset_source, source("title", title_method, 1.0, &title)];
+    let mut rejected = vec![];
+    let price = check_structured_price(&page, &meta, &title, structured, price_method, &mut provenance, &mut rejected);
     let rating = found.rating.as_ref().and_then(|(v, best, worst)| parse_rating(v, *best, *worst));
     let availability = found.availability.as_deref().and_then(parse_availability);
     let product = ProductFact {
@@ -499,8 +547,543 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
         stock: availability.as_ref().and_then(|a| a.stock),
         image_url: found.image.as_deref().and_then(|i| resolve(&page_url, i)).map(|u| u.to_string()),
         price,
+        extraction_method: Some(title_method.to_string()),
     };
-    Ok(Parsed { products: vec![product], ranks: vec![] })
+    Ok(Parsed { products: vec![product], ranks: vec![], provenance, rejected })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fallbacks: embedded state and page heuristics
+
+/// What the heuristics read from a page once: price-looking texts, title candidates, the locale's currency.
+struct Page<'a> {
+    prices: Vec<PriceCand<'a>>,
+    titles: Vec<TitleCand<'a>>,
+    embedded: Vec<EmbeddedProduct>,
+    /// The currency the page's locale implies, and where it was read.
+    locale: Option<(&'static str, String)>,
+}
+
+impl<'a> Page<'a> {
+    fn read(doc: &'a Html, scripts: &[Script], url: &Url, ctx: &PageContext<'_>) -> Page<'a> {
+        let locale = page_currency(doc, Some(url));
+        let default = ctx.default_currency.filter(|c| currency_exponent(c).is_some());
+        let hints = PriceHints {
+            currency_hint: locale.as_ref().map(|l| l.0),
+            decimal_separator: None,
+            default_currency: default,
+        };
+        let prices = price_candidates(doc, &hints);
+        let titles = title_candidates(doc, url.host_str());
+        let embedded = embedded::products(&embedded::documents(scripts), 200);
+        Page { prices, titles, embedded, locale }
+    }
+
+    /// The best title candidate (an element when a heading agrees with the document title).
+    fn title(&self) -> Option<&TitleCand<'a>> {
+        self.titles.first()
+    }
+
+    /// Current-price candidates scored against the title element, best first, with reasons.
+    fn ranked(&self, title: Option<&TitleCand<'a>>) -> Vec<(f64, &PriceCand<'a>, Vec<&'static str>)> {
+        let anchor = title.and_then(|t| t.el.map(|e| (e, t.order)));
+        let mut out: Vec<(f64, &PriceCand<'a>, Vec<&'static str>)> = self
+            .prices
+            .iter()
+            .filter(|p| p.role == Role::Current)
+            .map(|p| {
+                let (s, why) = price_score(p, anchor);
+                (s, p, why)
+            })
+            .collect();
+        // The same amount shown again near the title is more prominent.
+        let amounts: Vec<(i64, f64)> = out.iter().map(|(s, p, _)| (p.minor, *s)).collect();
+        for (s, p, _) in &mut out {
+            let repeats = amounts.iter().filter(|(m, other)| *m == p.minor && *other > 2.0).count();
+            if repeats > 1 {
+                *s += 0.3 * ((repeats - 1).min(3) as f64);
+            }
+        }
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.order.cmp(&b.1.order)));
+        out
+    }
+
+    /// The struck or "was" price shown beside `price` (nearest, higher, same currency).
+    fn list_beside(&self, price: &PriceCand<'a>) -> Option<&PriceCand<'a>> {
+        self.prices
+            .iter()
+            .filter(|p| p.role == Role::List && p.minor > price.minor && p.currency == price.currency)
+            .map(|p| (tree_distance(p.el, price.el), p))
+            .filter(|(d, _)| *d <= 6)
+            .min_by_key(|(d, p)| (*d, p.order))
+            .map(|(_, p)| p)
+    }
+
+    /// The heading element that shows `title` (for distances), if any.
+    fn title_for(&self, title: &str) -> Option<&TitleCand<'a>> {
+        let want = collapse(title).to_lowercase();
+        self.titles.iter().filter(|t| t.el.is_some()).find(|t| {
+            let have = t.text.to_lowercase();
+            !have.is_empty() && (have == want || want.contains(&have) || have.contains(&want))
+        })
+    }
+}
+
+fn price_candidate(field: &str, p: &PriceCand<'_>, confidence: f64, reason: String) -> Candidate {
+    Candidate {
+        field: field.into(),
+        method: format!("heuristic:{}", p.selector),
+        confidence,
+        value: format!("{} {}", p.amount, p.currency.as_deref().unwrap_or("?")),
+        reason,
+    }
+}
+
+/// Check a structured price against what the page shows:
+/// - the page shows the structured price struck through / as "was" (or OpenGraph names it the regular
+///   price) beside a lower current price: the lower one is the price, the structured one the list price;
+/// - the page shows a gross price incl. VAT up to 30 % above a structured net price: the gross one;
+/// - OpenGraph lists several prices (one per variant): the one the page shows;
+/// - the structured data has no list price: the struck price shown beside the same price.
+fn check_structured_price(
+    page: &Page<'_>,
+    meta: &Map<String, Value>,
+    title: &str,
+    structured: Option<PriceFact>,
+    method: &str,
+    provenance: &mut Vec<FieldSource>,
+    rejected: &mut Vec<Candidate>,
+) -> Option<PriceFact> {
+    let anchor = page.title_for(title);
+    let ranked = page.ranked(anchor);
+    let Some(mut fact) = structured else {
+        // Structured data without a price: the fallbacks may find it.
+        let (fact, rej) = fallback_price(page, anchor, None);
+        rejected.extend(rej);
+        if let Some((f, conf)) = &fact {
+            push_price_sources(provenance, f, *conf);
+        }
+        return fact.map(|(f, _)| f);
+    };
+    fact.extraction_method = Some(method.to_string());
+    let mut confidence = 1.0;
+    let currency = fact.currency.clone();
+    // An ambiguous mark (`Rs.`, `$`) shown with the same amount as the structured price is that price.
+    let same_cur = |p: &PriceCand<'_>| p.currency.as_deref() == Some(currency.as_str()) || p.ambiguous;
+    // OpenGraph's regular price, or a struck price on the page, equal to the structured price.
+    let og_regular = ["og:price:standard_amount", "product:original_price:amount"]
+        .iter()
+        .find_map(|k| text(meta.get(*k)))
+        .and_then(|raw| price_fact(NAME, &raw, None, Some(&fact.currency), Some(&fact.currency)).ok().flatten());
+    let og_sale = text(meta.get("product:price:amount"))
+        .and_then(|raw| price_fact(NAME, &raw, None, Some(&fact.currency), Some(&fact.currency)).ok().flatten());
+    let struck_equal = page.prices.iter().any(|p| p.role == Role::List && same_cur(p) && p.minor == fact.minor_units);
+    if og_regular.as_ref().is_some_and(|r| r.minor_units == fact.minor_units) {
+        if let Some(sale) = og_sale.filter(|s| s.minor_units < fact.minor_units) {
+            rejected.push(Candidate {
+                field: "price".into(),
+                method: method.into(),
+                confidence: 0.3,
+                value: format!("{} {}", fact.amount, fact.currency),
+                reason: "OpenGraph names it the regular price beside a lower sale price".into(),
+            });
+            let list = fact.clone();
+            fact = PriceFact {
+                list_price: Some(list.amount.clone()),
+                list_price_minor: Some(list.minor_units),
+                extraction_method: Some("opengraph".into()),
+                ..sale
+            };
+            confidence = 0.9;
+        }
+    } else if struck_equal {
+        let lower = ranked.iter().find(|(s, p, _)| *s > 2.5 && same_cur(p) && p.minor < fact.minor_units);
+        if let Some((s, v, _)) = lower {
+            rejected.push(Candidate {
+                field: "price".into(),
+                method: method.into(),
+                confidence: 0.3,
+                value: format!("{} {}", fact.amount, fact.currency),
+                reason: "shown struck through / as the old price beside a lower price".into(),
+            });
+            let list = fact.clone();
+            fact = PriceFact {
+                amount: v.amount.clone(),
+                minor_units: v.minor,
+                list_price: Some(list.amount.clone()),
+                list_price_minor: Some(list.minor_units),
+                raw: v.text.clone(),
+                extraction_method: Some(format!("heuristic:{}", v.selector)),
+                currency: fact.currency.clone(),
+            };
+            confidence = confidence_of(*s);
+        }
+    }
+    if confidence == 1.0 {
+        // A gross price incl. VAT shown above a structured net price.
+        let gross = ranked.iter().find(|(s, p, _)| {
+            *s > 2.0
+                && p.vat_incl
+                && same_cur(p)
+                && p.minor > fact.minor_units
+                && (p.minor as f64) <= fact.minor_units as f64 * 1.30
+        });
+        let shown_equal = ranked.iter().any(|(s, p, _)| *s > 2.5 && same_cur(p) && p.minor == fact.minor_units);
+        if let (Some((s, g, _)), false) = (gross, shown_equal) {
+            rejected.push(Candidate {
+                field: "price".into(),
+                method: method.into(),
+                confidence: 0.4,
+                value: format!("{} {}", fact.amount, fact.currency),
+                reason: "net of VAT; the page shows the gross price".into(),
+            });
+            fact = PriceFact {
+                amount: g.amount.clone(),
+                minor_units: g.minor,
+                raw: g.text.clone(),
+                list_price: None,
+                list_price_minor: None,
+                extraction_method: Some(format!("heuristic:{}", g.selector)),
+                currency: fact.currency.clone(),
+            };
+            confidence = confidence_of(*s);
+        }
+    }
+    if confidence == 1.0 && method == "opengraph" {
+        // Several OpenGraph prices (one per variant): the one shown.
+        let all: Vec<i64> = page_meta_prices(page, &fact.currency, meta);
+        if all.len() > 1 {
+            if let Some((s, v, _)) = ranked.iter().find(|(s, p, _)| *s > 2.5 && same_cur(p) && all.contains(&p.minor)) {
+                if v.minor != fact.minor_units {
+                    rejected.push(Candidate {
+                        field: "price".into(),
+                        method: method.into(),
+                        confidence: 0.4,
+                        value: format!("{} {}", fact.amount, fact.currency),
+                        reason: "one of several OpenGraph prices; the page shows another".into(),
+                    });
+                    fact.amount = v.amount.clone();
+                    fact.minor_units = v.minor;
+                    fact.raw = v.text.clone();
+                    fact.list_price = None;
+                    fact.list_price_minor = None;
+                    fact.extraction_method = Some(format!("heuristic:{}", v.selector));
+                    confidence = confidence_of(*s).max(0.8);
+                }
+            }
+        }
+    }
+    if fact.list_price.is_none() {
+        // The struck price shown beside the same price.
+        let beside = ranked
+            .iter()
+            .filter(|(s, p, _)| *s > 2.0 && same_cur(p) && p.minor == fact.minor_units)
+            .find_map(|(_, p, _)| page.list_beside(p));
+        if let Some(l) = beside {
+            fact.list_price = Some(l.amount.clone());
+            fact.list_price_minor = Some(l.minor);
+            provenance.push(source("list_price", &format!("heuristic:{}", l.selector), 0.8, &l.amount));
+        }
+    } else if let Some(l) = &fact.list_price {
+        provenance.push(source("list_price", fact.extraction_method.as_deref().unwrap_or(method), confidence, l));
+    }
+    for (s, p, why) in ranked.iter().filter(|(_, p, _)| p.minor != fact.minor_units).take(5) {
+        rejected.push(price_candidate("price", p, confidence_of(*s), why.join(", ")));
+    }
+    let m = fact.extraction_method.clone().unwrap_or_default();
+    provenance.push(source("price", &m, confidence, &fact.amount));
+    provenance.push(source("currency", &m, confidence, &fact.currency));
+    Some(fact)
+}
+
+fn page_meta_prices(_page: &Page<'_>, currency: &str, meta: &Map<String, Value>) -> Vec<i64> {
+    let mut out = vec![];
+    for raw in
+        meta.get("product:price:amount:all").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+    {
+        if let Ok(Some(p)) = price_fact(NAME, raw, None, Some(currency), Some(currency)) {
+            out.push(p.minor_units);
+        }
+    }
+    out
+}
+
+fn confidence_of(score: f64) -> f64 {
+    crate::heuristic::confidence(score)
+}
+
+fn push_price_sources(provenance: &mut Vec<FieldSource>, f: &PriceFact, conf: f64) {
+    let m = f.extraction_method.clone().unwrap_or_default();
+    provenance.push(source("price", &m, conf, &f.amount));
+    if let Some(l) = &f.list_price {
+        provenance.push(source("list_price", &m, conf, l));
+    }
+    provenance.push(source("currency", &m, conf, &f.currency));
+}
+
+/// The price by embedded state and page heuristics, with its confidence, and the candidates turned down.
+/// `None` when nothing reaches [`MIN_CONFIDENCE`].
+fn fallback_price(
+    page: &Page<'_>,
+    anchor: Option<&TitleCand<'_>>,
+    title: Option<&str>,
+) -> (Option<(PriceFact, f64)>, Vec<Candidate>) {
+    let ranked = page.ranked(anchor);
+    let mut rejected = vec![];
+    // Embedded product objects whose name agrees with the title, and their price.
+    let title_words: Vec<String> = title.or(anchor.map(|a| a.text.as_str())).map(words_of).unwrap_or_default();
+    let mut embedded: Vec<(f64, &EmbeddedProduct, PriceFact)> = vec![];
+    for e in &page.embedded {
+        let agree = if title_words.is_empty() { 0.0 } else { share(&words_of(&e.name), &title_words) };
+        let currency = e.currency.as_deref().or(page.locale.as_ref().map(|l| l.0));
+        let Ok(Some(mut f)) = price_fact(NAME, &e.price, e.list.as_deref(), currency, currency) else { continue };
+        f.extraction_method = Some(format!("embedded:{}", e.price_path));
+        let confirmed = ranked.iter().any(|(s, p, _)| *s > 1.5 && p.minor == f.minor_units);
+        let score =
+            1.0 + 2.0 * agree + if confirmed { 1.0 } else { 0.0 } + if e.currency.is_some() { 0.3 } else { 0.0 };
+        embedded.push((score, e, f));
+    }
+    embedded.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let best_embedded = embedded.first().map(|(s, _, f)| (confidence_of(*s), f.clone()));
+    for (s, e, f) in embedded.iter().skip(1).take(5) {
+        rejected.push(Candidate {
+            field: "price".into(),
+            method: format!("embedded:{}", e.price_path),
+            confidence: confidence_of(*s),
+            value: format!("{} {}", f.amount, f.currency),
+            reason: format!("object {:?} agrees less with the title", e.name),
+        });
+    }
+    let mut best_visible: Option<(f64, PriceFact)> = None;
+    for (i, (s, p, why)) in ranked.iter().enumerate() {
+        let conf = confidence_of(*s);
+        if i == 0 && p.ambiguous {
+            // Keep the dead-letter rule: an ambiguous mark without a hint is refused, never guessed.
+            rejected.push(price_candidate("price", p, conf, "ambiguous currency mark".into()));
+            if let Err(e) = price_fact(NAME, &p.text, None, None, None) {
+                rejected.push(Candidate {
+                    field: "price".into(),
+                    method: format!("heuristic:{}", p.selector),
+                    confidence: conf,
+                    value: p.text.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            continue;
+        }
+        if best_visible.is_none() && !p.ambiguous {
+            if let Some(cur) = &p.currency {
+                let list = page.list_beside(p);
+                let fact = PriceFact {
+                    amount: p.amount.clone(),
+                    currency: cur.clone(),
+                    minor_units: p.minor,
+                    list_price_minor: list.map(|l| l.minor),
+                    list_price: list.map(|l| l.amount.clone()),
+                    raw: p.text.clone(),
+                    extraction_method: Some(format!("heuristic:{}", p.selector)),
+                };
+                best_visible = Some((conf, fact));
+                continue;
+            }
+        }
+        if rejected.len() < 12 {
+            rejected.push(price_candidate("price", p, conf, why.join(", ")));
+        }
+    }
+    for p in page.prices.iter().filter(|p| p.role != Role::Current).take(8) {
+        let reason = match &p.role {
+            Role::List => "a struck / was / reference price".to_string(),
+            Role::Other(why) => why.to_string(),
+            Role::Current => String::new(),
+        };
+        rejected.push(price_candidate("price", p, 0.0, reason));
+    }
+    // Visible text wins over embedded state unless the state is surer (it agrees with the title and the
+    // visible price does not stand out).
+    let chosen = match (best_visible, best_embedded) {
+        (Some(v), Some(e)) if e.0 > v.0 + 0.1 => Some((e.1, e.0)),
+        (Some(v), _) => Some((v.1, v.0)),
+        (None, Some(e)) => Some((e.1, e.0)),
+        (None, None) => None,
+    };
+    match chosen {
+        Some((f, c)) if c >= MIN_CONFIDENCE => (Some((f, c)), rejected),
+        Some((f, c)) => {
+            rejected.insert(
+                0,
+                Candidate {
+                    field: "price".into(),
+                    method: f.extraction_method.clone().unwrap_or_default(),
+                    confidence: c,
+                    value: format!("{} {}", f.amount, f.currency),
+                    reason: "below the confidence threshold".into(),
+                },
+            );
+            (None, rejected)
+        }
+        None => (None, rejected),
+    }
+}
+
+fn words_of(s: &str) -> Vec<String> {
+    s.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
+}
+
+fn share(a: &[String], b: &[String]) -> f64 {
+    if a.is_empty() {
+        return 0.0;
+    }
+    a.iter().filter(|w| b.contains(w)).count() as f64 / a.len() as f64
+}
+
+/// A page without structured product data: a product by embedded state and heuristics, or a listing of
+/// repeated product cards, or a refusal that lists the candidates.
+fn fallback(
+    page: &Page<'_>,
+    doc: &Html,
+    ctx: &PageContext<'_>,
+    page_url: &Url,
+    canonical: &Url,
+    page_size: Option<u32>,
+) -> Result<Parsed, ParseError> {
+    let _ = doc;
+    let title = page.title();
+    let ranked = page.ranked(title);
+    // Repeated cards decide a listing when the best price near the title sits inside one of them (a
+    // product page's own price is not one of its carousel's cards).
+    if let Some((shape, cards)) = cards(&page.prices) {
+        let top_in_card =
+            ranked.first().is_some_and(|(_, p, _)| cards.iter().any(|c| p.el.ancestors().any(|a| a.id() == c.el.id())));
+        let strong_title = title.is_some_and(|t| t.el.is_some_and(|e| e.value().name() == "h1") && t.score > 2.5);
+        if cards.len() >= 4 && (top_in_card || !strong_title || ranked.is_empty()) {
+            return card_listing(&shape, &cards, page_url, canonical, page_size, ctx);
+        }
+    }
+    let Some(title) = title else {
+        return Err(ParseError::Unrecognized {
+            parser: NAME,
+            what: "no product found (no structured data, no title, no ItemList, no repeated product cards)".into(),
+        });
+    };
+    let (price, mut rejected) = fallback_price(page, title.el.map(|_| title), Some(&title.text));
+    let Some((price, confidence)) = price else {
+        let best = rejected.first().map(|c| c.confidence).unwrap_or(0.0);
+        if rejected.is_empty() {
+            return Err(ParseError::Unrecognized {
+                parser: NAME,
+                what: "no product found (no structured data, no price on the page, no ItemList)".into(),
+            });
+        }
+        return Err(ParseError::LowConfidence {
+            parser: NAME,
+            field: "price",
+            best,
+            threshold: MIN_CONFIDENCE,
+            candidates: rejected,
+        });
+    };
+    for t in page.titles.iter().skip(1).take(5) {
+        rejected.push(Candidate {
+            field: "title".into(),
+            method: t.method.clone(),
+            confidence: confidence_of(t.score + 0.5),
+            value: t.text.clone(),
+            reason: if t.reason.is_empty() { "lower score".into() } else { t.reason.into() },
+        });
+    }
+    let title_conf = confidence_of(title.score + 0.5);
+    let mut provenance = vec![source("title", &title.method, title_conf, &title.text)];
+    push_price_sources(&mut provenance, &price, confidence);
+    let product_id =
+        id_from_url(canonical).ok_or_else(|| field("product_id", format!("no usable URL in {canonical}")))?;
+    let mut product = ProductFact::new(product_id, canonical.to_string(), title.text.clone());
+    product.extraction_method = Some(title.method.clone());
+    product.price = Some(price);
+    Ok(Parsed { products: vec![product], ranks: vec![], provenance, rejected })
+}
+
+/// Repeated product cards as products and ranks.
+fn card_listing(
+    shape: &str,
+    cards: &[Card<'_>],
+    page_url: &Url,
+    canonical: &Url,
+    page_size: Option<u32>,
+    ctx: &PageContext<'_>,
+) -> Result<Parsed, ParseError> {
+    let _ = ctx;
+    let (keyword, list_kind, list_id, page, page_size) = list_meta(page_url, canonical, page_size, cards.len());
+    let mut parsed = Parsed::default();
+    let method = format!("heuristic:{shape}");
+    let mut position = 0u32;
+    for card in cards {
+        let Some(url) = resolve(page_url, &card.href) else { continue };
+        let Some(product_id) = id_from_url(&url) else { continue };
+        position += 1;
+        let mut product = ProductFact::new(product_id.clone(), url.to_string(), card.title.clone());
+        product.extraction_method = Some(method.clone());
+        if let Some(p) = card.price.as_ref().filter(|p| !p.ambiguous) {
+            if let Some(currency) = &p.currency {
+                product.price = Some(PriceFact {
+                    amount: p.amount.clone(),
+                    currency: currency.clone(),
+                    minor_units: p.minor,
+                    list_price_minor: card.list.as_ref().map(|l| l.minor),
+                    list_price: card.list.as_ref().map(|l| l.amount.clone()),
+                    raw: p.text.clone(),
+                    extraction_method: Some(format!("heuristic:{}", p.selector)),
+                });
+            }
+        }
+        parsed.products.push(product);
+        // Cards carry no numbers: positions are the page order, offset by the pages before.
+        let offset = if page > 1 {
+            shopstream_normalize::absolute_position(page, page_size, 0).map_err(|e| field("position", e.to_string()))?
+                - 1
+        } else {
+            0
+        };
+        parsed.ranks.push(RankFact {
+            list_id: list_id.clone(),
+            list_kind: list_kind.into(),
+            keyword: keyword.clone(),
+            product_id,
+            product_url: url.to_string(),
+            position: position.checked_add(offset).ok_or_else(|| field("position", "overflows u32"))?,
+            page,
+            page_size,
+            seller: None,
+        });
+    }
+    parsed.provenance.push(source("items", &method, 0.8, &cards.len().to_string()));
+    Ok(parsed)
+}
+
+/// A listing's keyword, kind, id, page number and page size.
+fn list_meta(
+    page_url: &Url,
+    canonical: &Url,
+    page_size: Option<u32>,
+    items: usize,
+) -> (Option<String>, &'static str, String, u32, u32) {
+    let keyword = page_url
+        .query_pairs()
+        .find(|(k, _)| ["keyword", "q", "query", "search", "k", "s", "_nkw"].contains(&k.as_ref()))
+        .map(|(_, v)| collapse(&v))
+        .filter(|k| !k.is_empty());
+    let page = page_url
+        .query_pairs()
+        .find(|(k, _)| k == "page" || k == "p")
+        .and_then(|(_, v)| v.parse::<u32>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let (list_kind, list_id) = match &keyword {
+        Some(k) => ("search", format!("search:{k}")),
+        None => ("category", id_from_url(canonical).unwrap_or_else(|| canonical.to_string())),
+    };
+    let page_size = page_size.unwrap_or_else(|| u32::try_from(items).unwrap_or(u32::MAX)).max(1);
+    (keyword, list_kind, list_id, page, page_size)
 }
 
 /// The last breadcrumb before the product itself, skipping the home link.
@@ -599,6 +1182,7 @@ fn listing(
                 stock: None,
                 image_url: image.clone(),
                 price: None,
+                extraction_method: Some("json-ld".into()),
             });
         }
         parsed.ranks.push(RankFact {
@@ -712,5 +1296,151 @@ mod tests {
         {"@type":"Offer","price":"22.00","priceCurrency":"CAD"}]}</script>"#;
         let p = parse(html.as_bytes(), &ctx("https://shop.example/lamp"), None).expect("parses").products.remove(0);
         assert_eq!(p.price.map(|p| p.minor_units), Some(2200));
+    }
+
+    // Fallback heuristics on small synthetic pages (no structured data unless said).
+
+    fn product(html: &str, url: &str) -> ProductFact {
+        let c = PageContext { default_currency: None, ..ctx(url) };
+        parse(html.as_bytes(), &c, None).expect("parses").products.remove(0)
+    }
+
+    #[test]
+    fn a_struck_price_beside_the_price_is_the_list_price() {
+        let html = r#"<html lang="de-DE"><head><title>Desk Lamp | Acme</title></head><body>
+        <h1>Desk Lamp</h1><div class="product-price"><del>59,00 €</del> <span class="price">49,00 €</span></div>
+        </body></html>"#;
+        let p = product(html, "https://acme.example/desk-lamp");
+        let price = p.price.expect("price");
+        assert_eq!(
+            (price.amount.as_str(), price.currency.as_str(), price.list_price.as_deref()),
+            ("49.00", "EUR", Some("59.00"))
+        );
+        assert!(price.extraction_method.is_some_and(|m| m.starts_with("heuristic:")));
+    }
+
+    #[test]
+    fn per_unit_and_instalment_prices_are_refused() {
+        let html = r#"<html lang="pt-BR"><head><title>Café Torrado 500g - Loja</title></head><body>
+        <h1>Café Torrado 500g</h1>
+        <div class="box"><span class="installments">12x de R$ 9,90</span></div>
+        <div class="box"><span class="price-per-unit">R$ 47,80/kg</span></div>
+        <div class="box"><span class="price">R$ 23,90</span></div></body></html>"#;
+        let c = ctx("https://loja.example/cafe-torrado");
+        let parsed = parse(html.as_bytes(), &c, None).expect("parses");
+        assert_eq!(parsed.products[0].price.as_ref().map(|p| p.minor_units), Some(2390));
+        let reason = |value: &str| {
+            parsed.rejected.iter().find(|r| r.value.starts_with(value)).map(|r| r.reason.clone()).unwrap_or_default()
+        };
+        assert!(reason("9.90").contains("instalment"), "{:?}", parsed.rejected);
+        assert!(reason("47.80").contains("per-unit"), "{:?}", parsed.rejected);
+    }
+
+    #[test]
+    fn the_title_without_the_site_name() {
+        // No heading: the document title, less the site name.
+        let html = r#"<html lang="en-GB"><head><title>Oak Side Table | Acme Furniture</title>
+        <meta property="og:site_name" content="Acme Furniture"></head><body>
+        <div class="product"><span class="price">£120.00</span></div></body></html>"#;
+        let p = product(html, "https://www.acmefurniture.example/oak-side-table");
+        assert_eq!(p.title, "Oak Side Table");
+        assert_eq!(p.price.map(|p| (p.currency, p.minor_units)), Some(("GBP".to_string(), 12000)));
+    }
+
+    #[test]
+    fn a_currency_in_a_sibling_span_pairs_the_number_with_the_struck_price() {
+        let html = r#"<html><head><title>Bedsheet Set</title></head><body>
+        <div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Bedsheet Set</h1>
+        <div itemprop="offers" itemscope itemtype="http://schema.org/Offer"><div>
+        <span class="striked-price">Rs. 879</span>
+        <span class="now"><span itemprop="priceCurrency" content="INR">Rs.</span><span itemprop="price"> 747</span></span>
+        </div></div></div></body></html>"#;
+        let price = product(html, "https://shop.example/bedsheet-set").price.expect("price");
+        assert_eq!(
+            (price.amount.as_str(), price.currency.as_str(), price.list_price.as_deref()),
+            ("747", "INR", Some("879"))
+        );
+    }
+
+    #[test]
+    fn a_vat_inclusive_gross_price_beats_a_structured_net_price() {
+        let html = r#"<html lang="es-ES"><head><title>Felpudo pintado</title>
+        <script type="application/ld+json">{"@context":"https://schema.org","@type":"Product","name":"Felpudo pintado",
+        "sku":"F-1","offers":{"@type":"Offer","price":"43.90","priceCurrency":"EUR"}}</script></head><body>
+        <h1>Felpudo pintado</h1><div><div><p class="big">53,11 €</p></div>
+        <div class="note">IVA incluido (cuando corresponda)</div></div></body></html>"#;
+        let c = ctx("https://shop.example/felpudo");
+        let parsed = parse(html.as_bytes(), &c, None).expect("parses");
+        let price = parsed.products[0].price.as_ref().expect("price");
+        assert_eq!((price.amount.as_str(), price.currency.as_str()), ("53.11", "EUR"));
+        assert!(parsed.rejected.iter().any(|r| r.value == "43.90 EUR" && r.reason.contains("net of VAT")));
+        // Without the VAT note the structured price stands.
+        let plain = html.replace("IVA incluido (cuando corresponda)", "En stock");
+        let parsed = parse(plain.as_bytes(), &c, None).expect("parses");
+        assert_eq!(parsed.products[0].price.as_ref().map(|p| p.amount.as_str()), Some("43.90"));
+    }
+
+    #[test]
+    fn repeated_product_cards_are_a_listing_with_absolute_positions() {
+        let cards: String = (1..=5)
+            .map(|i| {
+                format!(
+                    r#"<li class="product-card"><h3><a href="/p/item-{i}">Garden chair model {i}</a></h3>
+                    <span class="price">€ {i}9,00</span></li>"#
+                )
+            })
+            .collect();
+        let html = format!(
+            r#"<html lang="nl-NL"><head><title>Search: chair</title></head><body><h1>Results</h1>
+            <ul class="results">{cards}</ul></body></html>"#
+        );
+        let parsed =
+            parse(html.as_bytes(), &ctx("https://shop.example/search?q=chair&page=3"), Some(5)).expect("parses");
+        assert_eq!(parsed.products.len(), 5);
+        assert_eq!(parsed.products[0].title, "Garden chair model 1");
+        assert_eq!(
+            parsed.products[2].price.as_ref().map(|p| (p.currency.as_str(), p.minor_units)),
+            Some(("EUR", 3900))
+        );
+        let ranks: Vec<(u32, u32, &str)> =
+            parsed.ranks.iter().map(|r| (r.position, r.page, r.list_kind.as_str())).collect();
+        assert_eq!(ranks[0], (11, 3, "search"));
+        assert_eq!(ranks[4], (15, 3, "search"));
+        assert!(parsed.ranks.iter().all(|r| r.keyword.as_deref() == Some("chair") && r.seller.is_none()));
+    }
+
+    #[test]
+    fn a_page_below_the_confidence_threshold_is_refused_with_its_candidates() {
+        // The only price-looking text is a footer's, without a price class: not stored as the price.
+        let html = r#"<html lang="en-US"><head><title>Walnut Desk - Acme</title></head><body>
+        <h1>Walnut Desk</h1><p>Hand made to order.</p>
+        <footer><div><div><div><p>Gift cards from $25</p></div></div></div></footer></body></html>"#;
+        let err = parse(html.as_bytes(), &ctx("https://acme.example/walnut-desk"), None).expect_err("refused");
+        let ParseError::LowConfidence { field, best, threshold, candidates, .. } = err else {
+            panic!("not LowConfidence: {err}")
+        };
+        assert_eq!(field, "price");
+        assert!(best < threshold, "{best} < {threshold}");
+        assert!(candidates.iter().any(|c| c.value == "25 USD"), "{candidates:?}");
+    }
+
+    #[test]
+    fn embedded_state_gives_the_price_with_its_path() {
+        for script in [
+            r#"<script>window.__INITIAL_STATE__ = {product: {name: 'Stoneware Mug Big', salePrice: 12.5,
+            listPrice: 15, currency: 'EUR'}};</script>"#,
+            r#"<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"item":
+            {"title":"Stoneware Mug Big","price":{"current":"12.50","original":"15.00","currency":"EUR"}}}}}</script>"#,
+        ] {
+            let html = format!(
+                r#"<html><head><title>Stoneware Mug Big | Shop</title>{script}</head><body>
+                <h1>Stoneware Mug Big</h1><div id="app"></div></body></html>"#
+            );
+            let p = product(&html, "https://shop.example/p/mug-big");
+            let price = p.price.expect("price");
+            assert_eq!((price.currency.as_str(), price.minor_units), ("EUR", 1250), "{script}");
+            assert_eq!(price.list_price_minor, Some(1500), "{script}");
+            assert!(price.extraction_method.as_deref().is_some_and(|m| m.starts_with("embedded:")), "{price:?}");
+        }
     }
 }

@@ -82,7 +82,9 @@ mod tests {
                     list_price_minor: Some(11900),
                     list_price: Some("11900".into()),
                     raw: "8,390원".into(),
+                    extraction_method: Some("json-ld".into()),
                 }),
+                extraction_method: Some("json-ld".into()),
             }],
             ranks: vec![RankFact {
                 list_id: "l".into(),
@@ -95,6 +97,7 @@ mod tests {
                 page_size: 20,
                 seller: None,
             }],
+            ..Parsed::default()
         };
         let lines = facts_to_json_lines(&parsed);
         let kinds: Vec<&str> = lines.iter().filter_map(|l| l["kind"].as_str()).collect();

@@ -6,14 +6,22 @@
 
 mod api;
 mod books;
+mod charset;
 mod common;
+mod embedded;
+mod explain;
 mod facts;
 mod generic;
+mod heuristic;
 mod json_lines;
+mod locale;
+mod prepass;
 mod rules;
 pub mod seller;
 
-pub use facts::{Parsed, PriceFact, ProductFact, RankFact};
+pub use charset::{decode_page, how as decode_how};
+pub use explain::{explain, explanation, Explanation};
+pub use facts::{Candidate, FieldSource, Parsed, PriceFact, ProductFact, RankFact};
 pub use json_lines::facts_to_json_lines;
 pub use rules::SiteRules;
 
@@ -105,6 +113,13 @@ pub enum ParseError {
     Field { parser: &'static str, field: &'static str, reason: String },
     #[error("{parser}: the body is not valid UTF-8 text")]
     Encoding { parser: &'static str },
+    /// No reading of a field is sure enough to store (the generic parser's fallbacks): refused rather
+    /// than guessed. `candidates` are the readings weighed, best first.
+    #[error(
+        "{parser}: {field}: no reading is sure enough (best {best:.2}, needs {threshold:.2}): {}",
+        explain::summary(candidates)
+    )]
+    LowConfidence { parser: &'static str, field: &'static str, best: f64, threshold: f64, candidates: Vec<Candidate> },
 }
 
 impl ParseError {
@@ -115,7 +130,7 @@ impl ParseError {
 
 /// Parse one page or payload with the configured parser.
 pub fn parse(config: &ParserConfig, body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
-    match config {
+    let mut parsed = match config {
         ParserConfig::BooksToscrape => books::parse(body, ctx),
         ParserConfig::Generic { page_size } => generic::parse(body, ctx, *page_size),
         ParserConfig::SiteRules(rules) => rules::parse(rules, body, ctx),
@@ -124,7 +139,19 @@ pub fn parse(config: &ParserConfig, body: &[u8], ctx: &PageContext<'_>) -> Resul
         ParserConfig::CoupangPartners => api::coupang_partners(body, ctx),
         ParserConfig::Shopify => api::shopify(body, ctx),
         ParserConfig::Woocommerce => api::woocommerce(body, ctx),
+    }?;
+    // Every fact says how it was read: parsers that do not say per field read it one way.
+    let default_method = match config {
+        ParserConfig::BooksToscrape | ParserConfig::Generic { .. } | ParserConfig::SiteRules(_) => config.name(),
+        _ => "api",
+    };
+    for p in &mut parsed.products {
+        p.extraction_method.get_or_insert_with(|| default_method.to_string());
+        if let Some(price) = &mut p.price {
+            price.extraction_method.get_or_insert_with(|| default_method.to_string());
+        }
     }
+    Ok(parsed)
 }
 
 #[cfg(test)]

@@ -162,13 +162,13 @@ fn read(root: ElementRef<'_>, rule: Option<&String>) -> Result<Option<String>, P
 }
 
 pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
-    let html = std::str::from_utf8(body).map_err(|_| ParseError::Encoding { parser: NAME })?;
+    let (html, _, _) = crate::decode_page(body, ctx.content_type);
     let page_url = Url::parse(ctx.url).map_err(|e| ParseError::Field {
         parser: NAME,
         field: "url",
         reason: format!("{e}: {}", ctx.url),
     })?;
-    let doc = Html::parse_document(html);
+    let doc = Html::parse_document(&html);
     let root = doc.root_element();
     let field = |f: &'static str, reason: String| ParseError::Field { parser: NAME, field: f, reason };
     let currency = rules.currency.as_deref().or(ctx.default_currency);
@@ -178,8 +178,9 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
         let raw_price =
             read(root, Some(price_rule))?.ok_or_else(|| field("price", format!("{price_rule:?} matches nothing")))?;
         let list = read(root, rules.list_price.as_ref())?;
-        let price = price_fact(NAME, &raw_price, list.as_deref(), currency, currency)?
+        let mut price = price_fact(NAME, &raw_price, list.as_deref(), currency, currency)?
             .ok_or_else(|| field("price", format!("no price in {raw_price:?}")))?;
+        price.extraction_method = Some(format!("site-rules:{price_rule}"));
         let canonical_rule = rules.canonical.clone();
         let canonical = match canonical_rule {
             Some(r) => read(root, Some(&r))?,
@@ -213,9 +214,10 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
                 in_stock: availability.as_ref().map(|a| a.in_stock),
                 stock: availability.as_ref().and_then(|a| a.stock),
                 image_url: image,
+                extraction_method: Some(format!("site-rules:{}", rules.title.as_deref().unwrap_or_default())),
                 price: Some(price),
             }],
-            ranks: vec![],
+            ..Parsed::default()
         });
     }
     if let Some(items_rule) = &rules.listing_items {

@@ -89,8 +89,8 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
 
 fn facts(scan: Scan, url: &Url, ctx: &PageContext<'_>) -> Result<Parsed, ParseError> {
     match scan {
-        Scan::Book(book) => Ok(Parsed { products: vec![book_fact(book, url, ctx)?], ranks: vec![] }),
-        Scan::Listing(listing) => Ok(Parsed { products: vec![], ranks: listing_ranks(listing, url)? }),
+        Scan::Book(book) => Ok(Parsed { products: vec![book_fact(book, url, ctx)?], ..Parsed::default() }),
+        Scan::Listing(listing) => Ok(Parsed { ranks: listing_ranks(listing, url)?, ..Parsed::default() }),
         Scan::Neither => {
             Err(ParseError::Unrecognized { parser: NAME, what: "neither a book page nor a listing page".into() })
         }
@@ -130,6 +130,7 @@ fn book_fact(scan: BookScan, url: &Url, ctx: &PageContext<'_>) -> Result<Product
         in_stock: availability.as_ref().map(|a| a.in_stock),
         stock: availability.as_ref().and_then(|a| a.stock),
         image_url,
+        extraction_method: Some(NAME.into()),
         price: Some(PriceFact {
             amount: price.amount.to_string(),
             currency,
@@ -137,6 +138,7 @@ fn book_fact(scan: BookScan, url: &Url, ctx: &PageContext<'_>) -> Result<Product
             list_price_minor: None,
             list_price: None,
             raw: raw_price,
+            extraction_method: Some(NAME.into()),
         }),
     })
 }
