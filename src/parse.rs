@@ -17,9 +17,17 @@ pub struct ParseArgs {
     /// http://localhost/.
     #[arg(long)]
     url: Option<String>,
-    /// One JSON object per line.
+    /// One JSON object per line (with --explain: the explanation as one JSON document).
     #[arg(long)]
     json: bool,
+    /// Print where every field came from (json-ld, microdata, embedded:<path>, heuristic:<selector> …),
+    /// with what confidence, and the candidates turned down; a refused page prints its candidates too.
+    #[arg(long)]
+    explain: bool,
+    /// The HTTP Content-Type the page was served with (its charset decides the decoding); a fetched
+    /// URL uses the one it was served with.
+    #[arg(long)]
+    content_type: Option<String>,
     /// Let a URL reach loopback and private addresses (a local test server); refused by default, as
     /// the extractor refuses them unless the source allows them.
     #[arg(long)]
@@ -38,21 +46,38 @@ pub async fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let body = if is_url {
+    let (body, served_type) = if is_url {
         // The extractor's guarded fetch: the source's address policy, body cap, redirect and time limits.
         let mut rules = source.map(|s| s.fetch.clone()).unwrap_or_default();
         rules.allow_private_network |= a.allow_private_network;
         fetch_once(&a.file, &rules).await?
     } else {
-        std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file))?
+        (std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file))?, None)
     };
+    let content_type = a.content_type.clone().or(served_type);
     let url = a.url.clone().unwrap_or_else(|| if is_url { a.file.clone() } else { "http://localhost/".to_string() });
     let (parser, currency) = match source {
         Some(s) => (s.parser.clone(), s.default_currency.clone()),
         None => (shopstream_parse::ParserConfig::Generic { page_size: None }, None),
     };
-    let ctx = shopstream_parse::PageContext { url: &url, content_type: None, default_currency: currency.as_deref() };
-    let parsed = shopstream_parse::parse(&parser, &body, &ctx)?;
+    let ctx = shopstream_parse::PageContext {
+        url: &url,
+        content_type: content_type.as_deref(),
+        default_currency: currency.as_deref(),
+    };
+    let result = shopstream_parse::parse(&parser, &body, &ctx);
+    if a.explain {
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&shopstream_parse::explanation(&result))?);
+        } else {
+            print!("{}", shopstream_parse::explain(&result));
+        }
+        if let Err(e) = result {
+            anyhow::bail!("{} was refused: {e}", a.file);
+        }
+        return Ok(());
+    }
+    let parsed = result?;
     let lines = shopstream_parse::facts_to_json_lines(&parsed);
     if a.json {
         for line in &lines {
@@ -74,13 +99,18 @@ pub async fn parse_file(g: &Global, a: ParseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Fetch one URL the way the extractor does; the body of a 2xx answer.
-async fn fetch_once(url: &str, rules: &shopstream_extractors::http::SourceFetch) -> anyhow::Result<Vec<u8>> {
+/// Fetch one URL the way the extractor does; the body of a 2xx answer and its Content-Type.
+async fn fetch_once(
+    url: &str,
+    rules: &shopstream_extractors::http::SourceFetch,
+) -> anyhow::Result<(Vec<u8>, Option<String>)> {
     use shopstream_extractors::http::fetch::{self, Fetched};
     let parsed = url::Url::parse(url).with_context(|| format!("invalid URL {url:?}"))?;
     let client = fetch::client(rules).map_err(anyhow::Error::msg)?;
     match fetch::fetch(&client, &parsed, rules).await {
-        Fetched::Response { response, .. } if (200..300).contains(&response.status) => Ok(response.body),
+        Fetched::Response { response, .. } if (200..300).contains(&response.status) => {
+            Ok((response.body, response.content_type))
+        }
         Fetched::Response { response, .. } => {
             anyhow::bail!("{url} answered {}", fetch::status_text(response.status))
         }

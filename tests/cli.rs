@@ -65,6 +65,69 @@ fn parse_without_a_source_uses_the_generic_parser() {
 }
 
 #[test]
+fn parse_explains_where_each_field_came_from_on_a_page_without_structured_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("kettle.html");
+    std::fs::write(
+        &page,
+        r#"<html lang="en-GB"><head><title>Blue Kettle 1.7 l | Kitchen Shop</title></head><body>
+        <nav><a href="/">Home</a> <span class="price">£1.00 delivery</span></nav>
+        <main><h1>Blue Kettle 1.7 l</h1>
+        <div class="product-price"><span class="price-now">£24.99</span> <del>£32.00</del></div>
+        <p>Or 4 payments of £6.25</p></main></body></html>"#,
+    )
+    .expect("write");
+    let path = page.to_str().expect("path");
+    let url = "https://kitchen.example.co.uk/p/blue-kettle";
+    let (ok, out, err) = shopstream(&["parse", path, "--url", url, "--json"]);
+    assert!(ok, "{err}");
+    let lines = json_lines(&out);
+    let price = lines.iter().find(|l| l["kind"] == "price").expect("price");
+    assert_eq!((price["amount"].as_str(), price["currency"].as_str()), (Some("24.99"), Some("GBP")), "{out}");
+    assert_eq!(price["list_price"], "32.00", "the struck-through price is the list price");
+    let product = lines.iter().find(|l| l["kind"] == "product").expect("product");
+    assert_eq!(product["title"], "Blue Kettle 1.7 l");
+
+    let (ok, out, err) = shopstream(&["parse", path, "--url", url, "--explain"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("heuristic:"), "the price's method is named:\n{out}");
+    let (ok, out, err) = shopstream(&["parse", path, "--url", url, "--explain", "--json"]);
+    assert!(ok, "{err}");
+    let e: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    let chosen = e["chosen"].as_array().expect("chosen fields");
+    let price = chosen.iter().find(|f| f["field"] == "price").expect("the price's source");
+    assert!(price["method"].as_str().is_some_and(|m| m.starts_with("heuristic:")), "{e}");
+    assert!(price["confidence"].as_f64().is_some_and(|c| c > 0.0 && c <= 1.0), "{e}");
+    assert!(!e["rejected"].as_array().expect("rejected").is_empty(), "the instalment and delivery prices lost: {e}");
+}
+
+#[test]
+fn parse_decodes_a_legacy_charset_named_by_the_content_type() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("euc-kr.html");
+    // "반팔 티셔츠" and "원" in EUC-KR; the page names no charset itself.
+    let mut bytes = b"<html lang=\"ko\"><head><title>".to_vec();
+    let title = b"\xb9\xdd\xc6\xc8 \xc6\xbc\xbc\xc5\xc3\xf7";
+    bytes.extend_from_slice(title);
+    bytes.extend_from_slice(b"</title></head><body><h1>");
+    bytes.extend_from_slice(title);
+    bytes.extend_from_slice(b"</h1><div class=\"price\"><strong>12,900</strong>\xbf\xf8</div></body></html>");
+    std::fs::write(&page, &bytes).expect("write");
+    let path = page.to_str().expect("path");
+    let url = "https://shop.example.kr/goods/1";
+    let (ok, out, err) =
+        shopstream(&["parse", path, "--url", url, "--content-type", "text/html; charset=EUC-KR", "--json"]);
+    assert!(ok, "{err}");
+    let lines = json_lines(&out);
+    assert_eq!(lines.iter().find(|l| l["kind"] == "product").expect("product")["title"], "반팔 티셔츠");
+    let price = lines.iter().find(|l| l["kind"] == "price").expect("price");
+    assert_eq!((price["amount"].as_str(), price["currency"].as_str()), (Some("12900"), Some("KRW")), "{out}");
+    let (ok, out, _) =
+        shopstream(&["parse", path, "--url", url, "--content-type", "text/html; charset=EUC-KR", "--explain"]);
+    assert!(ok && out.contains("EUC-KR"), "the charset is part of the explanation:\n{out}");
+}
+
+#[test]
 fn parse_refuses_an_unknown_page_with_a_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let page = dir.path().join("x.html");

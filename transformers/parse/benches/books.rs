@@ -86,7 +86,7 @@ fn encode(
                 price_minor: pr.minor_units,
                 list_price_minor: pr.list_price_minor,
                 raw: pr.raw.clone(),
-                extraction_method: None,
+                extraction_method: pr.extraction_method.clone(),
                 extraction_confidence: None,
             };
             bytes += price.write_value_to_vec(to_value(event)?)?.len();
@@ -106,7 +106,7 @@ fn encode(
             in_stock: p.in_stock,
             stock: p.stock.map(|s| s as i64),
             image_url: p.image_url,
-            extraction_method: None,
+            extraction_method: p.extraction_method,
             extraction_confidence: None,
             charset: None,
         };

@@ -60,7 +60,14 @@ pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: 
     if raw.attributes.contains_key(attr::TARGETS) {
         ev.targets = target_pages(raw, &provenance, &parsed.ranks, &id)?;
     }
+    // How the main product's fields were read (the generic parser scores them; others leave it empty).
+    let field = |name: &str| parsed.provenance.iter().find(|f| f.field == name);
+    let confidence = |name: &str| field(name).map(|f| f.confidence);
+    let (title_confidence, price_confidence) = (confidence("title"), confidence("price"));
+    let charset = field("charset").map(|f| format!("{} ({})", f.value, f.method));
+    let main = parsed.products.first().map(|p| p.product_id.clone());
     for p in parsed.products {
+        let is_main = main.as_deref() == Some(p.product_id.as_str());
         if let Some(price) = &p.price {
             ev.prices.push(PriceObserved {
                 event_id: id("price", &p.product_id, ""),
@@ -71,8 +78,8 @@ pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: 
                 price_minor: price.minor_units,
                 list_price_minor: price.list_price_minor,
                 raw: price.raw.clone(),
-                extraction_method: None,
-                extraction_confidence: None,
+                extraction_method: price.extraction_method.clone(),
+                extraction_confidence: price_confidence.filter(|_| is_main),
             });
         }
         ev.products.push(ProductObserved {
@@ -90,9 +97,9 @@ pub fn build(raw: &RawPage, at: RawPosition<'_>, parser: &ParserConfig, parsed: 
             in_stock: p.in_stock,
             stock: to_i64(p.stock),
             image_url: p.image_url,
-            extraction_method: None,
-            extraction_confidence: None,
-            charset: None,
+            extraction_method: p.extraction_method,
+            extraction_confidence: title_confidence.filter(|_| is_main),
+            charset: charset.clone(),
         });
     }
     for r in parsed.ranks {
@@ -317,6 +324,33 @@ mod tests {
         assert_eq!((missing.position, missing.product_id), (None, None));
         r.attributes.insert(attr::TARGET_PAGE.into(), "two".into());
         assert!(build(&r, at, &cfg, parse()).expect_err("bad attribute").contains("target_page"));
+    }
+
+    #[test]
+    fn events_carry_how_the_generic_parser_read_the_product_and_the_charset() {
+        // EUC-KR bytes ("반팔 티" and "원"), decoded by the charset the server named.
+        let mut html = b"<html lang=\"ko\"><head><title>".to_vec();
+        let title = b"\xb9\xdd\xc6\xc8 \xc6\xbc";
+        html.extend_from_slice(title);
+        html.extend_from_slice(b"</title></head><body><h1>");
+        html.extend_from_slice(title);
+        html.extend_from_slice(b"</h1><div class=\"price\">9,900\xbf\xf8</div></body></html>");
+        let mut r = raw(&html);
+        r.content_type = Some("text/html; charset=euc-kr".into());
+        r.final_url = "https://shop.example.kr/goods/7".into();
+        let cfg = ParserConfig::Generic { page_size: None };
+        let ctx = PageContext { url: &r.final_url, content_type: r.content_type.as_deref(), default_currency: None };
+        let parsed = shopstream_parse::parse(&cfg, &html, &ctx).expect("parse");
+        let at = RawPosition { topic: "raw.pages", partition: 0, offset: 1 };
+        let evs = build(&r, at, &cfg, parsed).expect("events");
+        let (product, price) = (&evs.products[0], &evs.prices[0]);
+        assert_eq!(product.title, "반팔 티");
+        assert!(product.extraction_method.as_deref().is_some_and(|m| m.starts_with("heuristic:")), "{product:?}");
+        assert!(product.extraction_confidence.is_some_and(|c| c > 0.0 && c <= 1.0), "{product:?}");
+        assert!(product.charset.as_deref().is_some_and(|c| c.contains("EUC-KR")), "{product:?}");
+        assert_eq!((price.price_minor, price.currency.as_str()), (9900, "KRW"));
+        assert!(price.extraction_method.as_deref().is_some_and(|m| m.starts_with("heuristic:")), "{price:?}");
+        assert!(price.extraction_confidence.is_some(), "{price:?}");
     }
 
     #[test]
