@@ -403,6 +403,28 @@ fn source(field: &str, method: &str, confidence: f64, value: &str) -> FieldSourc
     FieldSource { field: field.into(), method: method.into(), confidence, value: value.into() }
 }
 
+/// The items (by URL) of the page's JSON-LD `ItemList`s, with their positions.
+fn item_lists<'v>(ld: &'v [Value], page_url: &Url) -> Vec<ListItem<'v>> {
+    let mut items: Vec<ListItem<'v>> = vec![];
+    for list in ld.iter().filter(|n| is_type(n, &["ItemList"])) {
+        for (i, el) in as_list(list.get("itemListElement")).into_iter().enumerate() {
+            let item = el.get("item").filter(|i| i.is_object()).unwrap_or(el);
+            let Some(url) = url_value(item.get("url"))
+                .or_else(|| url_value(el.get("url")))
+                .or_else(|| url_value(el.get("item")))
+                .and_then(|u| resolve(page_url, &u))
+            else {
+                continue;
+            };
+            let position = num(el.get("position")).filter(|p| *p >= 1.0).map(|p| p as u32).unwrap_or(i as u32 + 1);
+            let name = text(item.get("name")).or_else(|| text(el.get("name")));
+            let image = url_value(item.get("image")).or_else(|| url_value(el.get("image")));
+            items.push((position, url, name, image, item));
+        }
+    }
+    items
+}
+
 pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Result<Parsed, ParseError> {
     let (html, charset, how) = crate::decode_page(body, ctx.content_type);
     let page_url = Url::parse(ctx.url).map_err(|e| field("url", format!("{e}: {}", ctx.url)))?;
@@ -421,25 +443,7 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
     let md = microdata(&doc);
     let meta = metas(&doc);
 
-    // List items (by URL) of the page's ItemLists.
-    let lists: Vec<&Value> = ld.iter().filter(|n| is_type(n, &["ItemList"])).collect();
-    let mut list_items: Vec<ListItem<'_>> = vec![];
-    for list in &lists {
-        for (i, el) in as_list(list.get("itemListElement")).into_iter().enumerate() {
-            let item = el.get("item").filter(|i| i.is_object()).unwrap_or(el);
-            let Some(url) = url_value(item.get("url"))
-                .or_else(|| url_value(el.get("url")))
-                .or_else(|| url_value(el.get("item")))
-                .and_then(|u| resolve(&page_url, &u))
-            else {
-                continue;
-            };
-            let position = num(el.get("position")).filter(|p| *p >= 1.0).map(|p| p as u32).unwrap_or(i as u32 + 1);
-            let name = text(item.get("name")).or_else(|| text(el.get("name")));
-            let image = url_value(item.get("image")).or_else(|| url_value(el.get("image")));
-            list_items.push((position, url, name, image, item));
-        }
-    }
+    let list_items = item_lists(&ld, &page_url);
     let in_list = |p: &Value| {
         url_value(p.get("url"))
             .and_then(|u| resolve(&page_url, &u))

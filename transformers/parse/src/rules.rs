@@ -169,128 +169,150 @@ pub fn parse(rules: &SiteRules, body: &[u8], ctx: &PageContext<'_>) -> Result<Pa
         reason: format!("{e}: {}", ctx.url),
     })?;
     let doc = Html::parse_document(&html);
-    let root = doc.root_element();
-    let field = |f: &'static str, reason: String| ParseError::Field { parser: NAME, field: f, reason };
     let currency = rules.currency.as_deref().or(ctx.default_currency);
-
-    let title = read(root, rules.title.as_ref())?;
+    let title = read(doc.root_element(), rules.title.as_ref())?;
     if let (Some(title), Some(price_rule)) = (title, rules.price.as_ref()) {
-        let raw_price =
-            read(root, Some(price_rule))?.ok_or_else(|| field("price", format!("{price_rule:?} matches nothing")))?;
-        let list = read(root, rules.list_price.as_ref())?;
-        let mut price = price_fact(NAME, &raw_price, list.as_deref(), currency, currency)?
-            .ok_or_else(|| field("price", format!("no price in {raw_price:?}")))?;
-        price.extraction_method = Some(format!("site-rules:{price_rule}"));
-        let canonical_rule = rules.canonical.clone();
-        let canonical = match canonical_rule {
-            Some(r) => read(root, Some(&r))?,
-            None => read(root, Some(&"link[rel=canonical] @href".to_string()))?
-                .or(read(root, Some(&"meta[property='og:url'] @content".to_string()))?),
-        }
-        .and_then(|u| page_url.join(&u).ok())
-        .unwrap_or_else(|| page_url.clone());
-        let product_id = match read(root, rules.product_id.as_ref())? {
-            Some(id) => match Url::parse(&id) {
-                Ok(u) => id_from_url(&u).unwrap_or(id),
-                Err(_) => id,
-            },
-            None => id_from_url(&canonical).ok_or_else(|| field("product_id", format!("no id in {canonical}")))?,
-        };
-        let rating = read(root, rules.rating.as_ref())?.and_then(|r| parse_rating(&r, rules.rating_best, None));
-        let rating_count = read(root, rules.rating_count.as_ref())?.and_then(|c| parse_count(&c));
-        let availability = read(root, rules.stock.as_ref())?.and_then(|s| parse_availability(&s));
-        let image = read(root, rules.image.as_ref())?.and_then(|i| page_url.join(&i).ok()).map(|u| u.to_string());
-        return Ok(Parsed {
-            products: vec![ProductFact {
-                product_id,
-                url: canonical.to_string(),
-                title,
-                brand: read(root, rules.brand.as_ref())?,
-                category: read(root, rules.category.as_ref())?,
-                upc: None,
-                rating: rating.as_ref().map(|r| r.value),
-                rating_count: rating_count.or(rating.as_ref().and_then(|r| r.count)),
-                rating_scale: rating.as_ref().map(|r| r.scale),
-                in_stock: availability.as_ref().map(|a| a.in_stock),
-                stock: availability.as_ref().and_then(|a| a.stock),
-                image_url: image,
-                extraction_method: Some(format!("site-rules:{}", rules.title.as_deref().unwrap_or_default())),
-                price: Some(price),
-            }],
-            ..Parsed::default()
-        });
+        return product_page(rules, &doc, &page_url, currency, title, price_rule);
     }
     if let Some(items_rule) = &rules.listing_items {
-        let items = compile(items_rule).map_err(config_error)?;
-        let link_rule = rules.item_link.clone().unwrap_or_else(|| "a @href".into());
-        let link = compile(&link_rule).map_err(config_error)?;
-        let param = |names: &[&str]| {
-            page_url.query_pairs().find(|(k, _)| names.contains(&k.as_ref())).map(|(_, v)| v.to_string())
-        };
-        let keyword = match &rules.keyword_param {
-            Some(p) => param(&[p.as_str()]),
-            None => param(&["q", "query", "keyword"]),
-        }
-        .map(|k| collapse(&k))
-        .filter(|k| !k.is_empty());
-        let page = param(&[rules.page_param.as_deref().unwrap_or("page")])
-            .and_then(|p| p.parse::<u32>().ok())
-            .filter(|p| *p >= 1)
-            .unwrap_or(1);
-        let elements: Vec<ElementRef<'_>> = doc.select(&items.selector).collect();
-        if elements.is_empty() {
-            return Err(ParseError::Unrecognized {
-                parser: NAME,
-                what: format!("neither the title rule nor listing_items {items_rule:?} matches"),
-            });
-        }
-        let page_size = rules.page_size.unwrap_or_else(|| u32::try_from(elements.len()).unwrap_or(u32::MAX)).max(1);
-        let (list_kind, list_id) = match &keyword {
-            Some(k) => ("search", format!("search:{k}")),
-            None => ("category", id_from_url(&page_url).unwrap_or_default()),
-        };
-        let mut parsed = Parsed::default();
-        for (i, el) in elements.into_iter().enumerate() {
-            let Some(href) = el.select(&link.selector).find_map(|a| value(a, link.attr.as_deref())) else {
-                continue;
-            };
-            let Ok(url) = page_url.join(&href) else {
-                continue;
-            };
-            let Some(product_id) = id_from_url(&url) else {
-                continue;
-            };
-            let position = shopstream_normalize::absolute_position(page, page_size, i as u32)
-                .map_err(|e| field("position", e.to_string()))?;
-            let title = match &rules.item_title {
-                Some(r) => read(el, Some(r))?,
-                None => el.select(&link.selector).next().and_then(|a| value(a, None)),
-            };
-            if let Some(title) = title {
-                let price = match read(el, rules.item_price.as_ref())? {
-                    Some(raw) => price_fact(NAME, &raw, None, currency, currency)?,
-                    None => None,
-                };
-                parsed
-                    .products
-                    .push(ProductFact { price, ..ProductFact::new(product_id.clone(), url.to_string(), title) });
-            }
-            parsed.ranks.push(RankFact {
-                list_id: list_id.clone(),
-                list_kind: list_kind.into(),
-                keyword: keyword.clone(),
-                product_id,
-                product_url: url.to_string(),
-                position,
-                page,
-                page_size,
-                seller: None,
-            });
-        }
-        return Ok(parsed);
+        return listing_page(rules, &doc, &page_url, currency, items_rule);
     }
     let rule = rules.title.as_deref().unwrap_or_default();
     Err(ParseError::Unrecognized { parser: NAME, what: format!("the title rule {rule:?} matches nothing") })
+}
+
+fn field(f: &'static str, reason: String) -> ParseError {
+    ParseError::Field { parser: NAME, field: f, reason }
+}
+
+/// A product page: the title rule matched, and the price rule must.
+fn product_page(
+    rules: &SiteRules,
+    doc: &Html,
+    page_url: &Url,
+    currency: Option<&str>,
+    title: String,
+    price_rule: &String,
+) -> Result<Parsed, ParseError> {
+    let root = doc.root_element();
+    let raw_price =
+        read(root, Some(price_rule))?.ok_or_else(|| field("price", format!("{price_rule:?} matches nothing")))?;
+    let list = read(root, rules.list_price.as_ref())?;
+    let mut price = price_fact(NAME, &raw_price, list.as_deref(), currency, currency)?
+        .ok_or_else(|| field("price", format!("no price in {raw_price:?}")))?;
+    price.extraction_method = Some(format!("site-rules:{price_rule}"));
+    let canonical_rule = rules.canonical.clone();
+    let canonical = match canonical_rule {
+        Some(r) => read(root, Some(&r))?,
+        None => read(root, Some(&"link[rel=canonical] @href".to_string()))?
+            .or(read(root, Some(&"meta[property='og:url'] @content".to_string()))?),
+    }
+    .and_then(|u| page_url.join(&u).ok())
+    .unwrap_or_else(|| page_url.clone());
+    let product_id = match read(root, rules.product_id.as_ref())? {
+        Some(id) => match Url::parse(&id) {
+            Ok(u) => id_from_url(&u).unwrap_or(id),
+            Err(_) => id,
+        },
+        None => id_from_url(&canonical).ok_or_else(|| field("product_id", format!("no id in {canonical}")))?,
+    };
+    let rating = read(root, rules.rating.as_ref())?.and_then(|r| parse_rating(&r, rules.rating_best, None));
+    let rating_count = read(root, rules.rating_count.as_ref())?.and_then(|c| parse_count(&c));
+    let availability = read(root, rules.stock.as_ref())?.and_then(|s| parse_availability(&s));
+    let image = read(root, rules.image.as_ref())?.and_then(|i| page_url.join(&i).ok()).map(|u| u.to_string());
+    Ok(Parsed {
+        products: vec![ProductFact {
+            product_id,
+            url: canonical.to_string(),
+            title,
+            brand: read(root, rules.brand.as_ref())?,
+            category: read(root, rules.category.as_ref())?,
+            upc: None,
+            rating: rating.as_ref().map(|r| r.value),
+            rating_count: rating_count.or(rating.as_ref().and_then(|r| r.count)),
+            rating_scale: rating.as_ref().map(|r| r.scale),
+            in_stock: availability.as_ref().map(|a| a.in_stock),
+            stock: availability.as_ref().and_then(|a| a.stock),
+            image_url: image,
+            extraction_method: Some(format!("site-rules:{}", rules.title.as_deref().unwrap_or_default())),
+            price: Some(price),
+        }],
+        ..Parsed::default()
+    })
+}
+
+/// A listing page: every element `listing_items` matches is an item, ranked in page order.
+fn listing_page(
+    rules: &SiteRules,
+    doc: &Html,
+    page_url: &Url,
+    currency: Option<&str>,
+    items_rule: &String,
+) -> Result<Parsed, ParseError> {
+    let items = compile(items_rule).map_err(config_error)?;
+    let link_rule = rules.item_link.clone().unwrap_or_else(|| "a @href".into());
+    let link = compile(&link_rule).map_err(config_error)?;
+    let param =
+        |names: &[&str]| page_url.query_pairs().find(|(k, _)| names.contains(&k.as_ref())).map(|(_, v)| v.to_string());
+    let keyword = match &rules.keyword_param {
+        Some(p) => param(&[p.as_str()]),
+        None => param(&["q", "query", "keyword"]),
+    }
+    .map(|k| collapse(&k))
+    .filter(|k| !k.is_empty());
+    let page = param(&[rules.page_param.as_deref().unwrap_or("page")])
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let elements: Vec<ElementRef<'_>> = doc.select(&items.selector).collect();
+    if elements.is_empty() {
+        return Err(ParseError::Unrecognized {
+            parser: NAME,
+            what: format!("neither the title rule nor listing_items {items_rule:?} matches"),
+        });
+    }
+    let page_size = rules.page_size.unwrap_or_else(|| u32::try_from(elements.len()).unwrap_or(u32::MAX)).max(1);
+    let (list_kind, list_id) = match &keyword {
+        Some(k) => ("search", format!("search:{k}")),
+        None => ("category", id_from_url(page_url).unwrap_or_default()),
+    };
+    let mut parsed = Parsed::default();
+    for (i, el) in elements.into_iter().enumerate() {
+        let Some(href) = el.select(&link.selector).find_map(|a| value(a, link.attr.as_deref())) else {
+            continue;
+        };
+        let Ok(url) = page_url.join(&href) else {
+            continue;
+        };
+        let Some(product_id) = id_from_url(&url) else {
+            continue;
+        };
+        let position = shopstream_normalize::absolute_position(page, page_size, i as u32)
+            .map_err(|e| field("position", e.to_string()))?;
+        let title = match &rules.item_title {
+            Some(r) => read(el, Some(r))?,
+            None => el.select(&link.selector).next().and_then(|a| value(a, None)),
+        };
+        if let Some(title) = title {
+            let price = match read(el, rules.item_price.as_ref())? {
+                Some(raw) => price_fact(NAME, &raw, None, currency, currency)?,
+                None => None,
+            };
+            parsed.products.push(ProductFact { price, ..ProductFact::new(product_id.clone(), url.to_string(), title) });
+        }
+        parsed.ranks.push(RankFact {
+            list_id: list_id.clone(),
+            list_kind: list_kind.into(),
+            keyword: keyword.clone(),
+            product_id,
+            product_url: url.to_string(),
+            position,
+            page,
+            page_size,
+            seller: None,
+        });
+    }
+    Ok(parsed)
 }
 
 #[cfg(test)]
