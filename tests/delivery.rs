@@ -264,3 +264,41 @@ fn refused_and_unknown_crawl_requests_are_dead_lettered_by_the_extractor() {
     assert_eq!(shopstream_core::kafka::topic_size(&env.brokers, &topics.fetches).expect("size"), 2);
     assert_eq!(shopstream_core::kafka::topic_size(&env.brokers, &topics.raw_pages).expect("size"), 0);
 }
+
+#[test]
+fn a_partition_whose_positions_were_never_stored_is_read_again_and_the_group_catches_up() {
+    // The stall seen in the wild: a member owns a partition with lag, nothing in flight, and its position
+    // does not move (records processed but their positions not stored, or not arriving at all). The
+    // failpoint loses the first store of every offset in the transform; the group watch must notice the
+    // stall and read the partition again from its committed offset, so the group catches up.
+    let (base, _sandbox) = start_sandbox(0);
+    let mut env = TestEnv::new("stall", &sandbox_config(&["article.product_pod h3 a"], 1));
+    let db = env.database.clone();
+    let e = env.spawn(env.cmd(&["extract"]));
+    let mut transform = env.cmd(&["transform"]);
+    transform
+        .env("SHOPSTREAM_FAILPOINT", "kafka.lose_first_store")
+        .env("SHOPSTREAM_STALL_SECS", "4")
+        .env("SHOPSTREAM_GROUP_CHECK_SECS", "1");
+    let t = env.spawn(transform);
+    let l = env.spawn(env.cmd(&["load"]));
+    env.run_ok(&["crawl", "--seed", &format!("{base}/index.html"), "--crawl-id", "stall"]);
+    let out = env.cmd(&["wait-idle", "--timeout-secs", "180"]).output().expect("wait-idle");
+    assert!(
+        out.status.success(),
+        "the group did not catch up: {}\n--- transform log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        tail(&env.child_log(t), 40)
+    );
+    assert!(
+        env.child_log(t).contains("reading it again from its committed offset"),
+        "the stall was healed by reading the partition again:\n{}",
+        tail(&env.child_log(t), 40)
+    );
+    for (table, n) in [("products", 20), ("price_observations", 20), ("rank_observations", 20)] {
+        assert_eq!(env.count(&format!("SELECT count() FROM {db}.{table} FINAL")), n, "{table}");
+    }
+    env.stop(e);
+    env.stop(t);
+    env.stop(l);
+}

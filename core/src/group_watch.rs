@@ -63,6 +63,33 @@ pub fn should_rejoin(idle_for: Duration, after: Duration, lag_when_idle: i64, la
     idle_for >= after && lag_now > 0 && lag_now >= lag_when_idle
 }
 
+/// How long a partition this member owns may have lag, nothing in flight and a stored position that
+/// does not move before it is read again from its committed offset: `SHOPSTREAM_STALL_SECS` (60 s).
+pub fn stall_after() -> Duration {
+    let secs = std::env::var("SHOPSTREAM_STALL_SECS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(60.0);
+    Duration::from_secs_f64(secs.clamp(1.0, 86_400.0))
+}
+
+/// The pure decision for one owned partition: `lag` records behind, `in_flight` records begun and not
+/// done, stored `position` now and when it was last seen moving (`since`, with the position then).
+/// Returns the new (position, since) to remember and whether the partition stalled.
+pub fn judge_partition(
+    lag: i64,
+    in_flight: usize,
+    position: Option<i64>,
+    seen: Option<(Option<i64>, Instant)>,
+    now: Instant,
+    after: Duration,
+) -> (Option<(Option<i64>, Instant)>, bool) {
+    if lag <= 0 || in_flight > 0 {
+        return (None, false);
+    }
+    match seen {
+        Some((p, since)) if p == position => (Some((p, since)), now.duration_since(since) >= after),
+        _ => (Some((position, now)), false),
+    }
+}
+
 /// Spawn the watcher of `consumer`'s group; it stops with `shutdown`.
 pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metrics, shutdown: CancellationToken) {
     let interval = check_interval();
@@ -75,6 +102,8 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
         let mut broker_failures = 0u32;
         let mut last_counts = (0u64, 0u64);
         let thresholds = Thresholds::from_env();
+        let stall_after = stall_after();
+        let mut moving: std::collections::HashMap<(String, i32), (Option<i64>, Instant)> = Default::default();
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
@@ -129,6 +158,43 @@ pub fn spawn(stage: &'static str, consumer: Arc<TrackedConsumer>, metrics: Metri
             }
             for (topic, n) in &per_topic {
                 metrics.set("consumer_lag", &[("stage", stage), ("topic", topic)], *n);
+            }
+            // A partition whose position stopped moving while it has lag and nothing in flight (its
+            // records are not arriving, or their positions were never stored): read it again.
+            for ((topic, partition), n) in &lag {
+                let key = (topic.clone(), *partition);
+                // A replay stops at its range's end on purpose; a paused partition waits on purpose.
+                if consumer.range.is_some() || consumer.is_paused() || !consumer.owns(topic, *partition) {
+                    moving.remove(&key);
+                    continue;
+                }
+                let (in_flight, position) = consumer.partition_state(topic, *partition);
+                let seen = moving.remove(&key);
+                let (next, stalled) = judge_partition(*n, in_flight, position, seen, Instant::now(), stall_after);
+                if !stalled {
+                    if let Some(next) = next {
+                        moving.insert(key, next);
+                    }
+                    continue;
+                }
+                tracing::warn!(
+                    stage,
+                    group = %consumer.group,
+                    %topic,
+                    partition,
+                    lag = n,
+                    "A partition's position did not move for {} s while it had lag and nothing in flight: reading it again from its committed offset.",
+                    stall_after.as_secs()
+                );
+                metrics.add("partition_refetches", &[("stage", stage)], 1);
+                let (c, t, p) = (consumer.clone(), topic.clone(), *partition);
+                match tokio::task::spawn_blocking(move || c.refetch(&t, p)).await {
+                    Ok(Ok(offset)) => tracing::info!(stage, %topic, partition, ?offset, "The partition is read again."),
+                    Ok(Err(e)) => {
+                        tracing::warn!(stage, %topic, partition, error = %e, "Reading the partition again failed.")
+                    }
+                    Err(e) => tracing::warn!(stage, error = %e, "Reading the partition again panicked."),
+                }
             }
             let assigned = consumer.assigned();
             metrics.set("assigned_partitions", &[("stage", stage)], assigned);
@@ -248,6 +314,26 @@ fn group_component(stage: &'static str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partition_stalls_only_with_lag_nothing_in_flight_and_a_position_that_does_not_move() {
+        let after = Duration::from_secs(60);
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(61);
+        // First look: remembered, not stalled.
+        let (seen, stalled) = judge_partition(2, 0, Some(20), None, t0, after);
+        assert_eq!((seen, stalled), (Some((Some(20), t0)), false));
+        // The same position a minute later: stalled.
+        assert!(judge_partition(2, 0, Some(20), seen, later, after).1);
+        // The position moved: progress, the clock restarts.
+        assert_eq!(judge_partition(2, 0, Some(21), seen, later, after), (Some((Some(21), later)), false));
+        // Work in flight, or no lag: nothing to judge.
+        assert_eq!(judge_partition(2, 1, Some(20), seen, later, after), (None, false));
+        assert_eq!(judge_partition(0, 0, Some(20), seen, later, after), (None, false));
+        // A partition that never received a record (no position) stalls too.
+        let (seen, _) = judge_partition(5, 0, None, None, t0, after);
+        assert!(judge_partition(5, 0, None, seen, later, after).1);
+    }
 
     #[test]
     fn a_stage_is_degraded_by_its_error_rate_or_its_lag() {

@@ -256,6 +256,7 @@ pub struct TrackedConsumer {
     assigned: Arc<AtomicI64>,
     no_drain: Arc<AtomicBool>,
     revocations: Arc<AtomicU64>,
+    paused: AtomicBool,
     /// The brokers, the group and the topics it subscribed to.
     pub brokers: String,
     pub group: String,
@@ -300,6 +301,7 @@ impl TrackedConsumer {
             assigned,
             no_drain,
             revocations,
+            paused: AtomicBool::new(false),
             brokers: brokers.to_string(),
             group: group.to_string(),
             topics: topics.iter().map(|t| t.to_string()).collect(),
@@ -342,6 +344,14 @@ impl TrackedConsumer {
     /// The record's work is acknowledged: store the new contiguous watermark, if it moved.
     pub fn done(&self, topic: &str, partition: i32, offset: i64) {
         let advanced = self.lock().done(topic, partition, offset);
+        if advanced.is_some()
+            && crate::failpoint("kafka.lose_first_store")
+            && self.lose_store_once(topic, partition, offset)
+        {
+            // Test hook: the record's work is done but its position is never stored (as if the store
+            // was lost); the partition's stall is healed by `refetch`.
+            return;
+        }
         if let Some(next) = advanced {
             let mut tpl = TopicPartitionList::new();
             if tpl.add_partition_offset(topic, partition, Offset::Offset(next)).is_ok() {
@@ -353,6 +363,15 @@ impl TrackedConsumer {
         }
     }
 
+    /// The first time an offset's store would happen under the `kafka.lose_first_store` failpoint: true
+    /// (skip it). A record read again stores normally.
+    fn lose_store_once(&self, topic: &str, partition: i32, offset: i64) -> bool {
+        static LOST: std::sync::OnceLock<Mutex<std::collections::HashSet<(String, i32, i64)>>> =
+            std::sync::OnceLock::new();
+        let lost = LOST.get_or_init(Default::default);
+        lost.lock().unwrap_or_else(|p| p.into_inner()).insert((topic.to_string(), partition, offset))
+    }
+
     /// Pause (or resume) fetching for every partition this member owns; the consumer keeps being a
     /// member while the application goes on polling it.
     pub fn set_paused(&self, paused: bool) -> Result<()> {
@@ -362,7 +381,40 @@ impl TrackedConsumer {
         } else {
             self.consumer.resume(&assignment)?;
         }
+        self.paused.store(paused, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// True while the application paused fetching (e.g. the loader while ClickHouse is down).
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+
+    /// Whether this member owns the partition now.
+    pub fn owns(&self, topic: &str, partition: i32) -> bool {
+        self.consumer.assignment().is_ok_and(|a| a.find_partition(topic, partition).is_some())
+    }
+
+    /// Records of one partition begun and not done, and the position stored last for it.
+    pub fn partition_state(&self, topic: &str, partition: i32) -> (usize, Option<i64>) {
+        let t = self.lock();
+        (t.in_flight_in(&[(topic.to_string(), partition)]), t.position(topic, partition))
+    }
+
+    /// Read a partition again from its committed offset (the earliest record when none is committed),
+    /// forgetting what the tracker knew of it: for a partition whose position stopped moving while it
+    /// has lag and nothing in flight. Records read again are processed again (idempotent downstream).
+    pub fn refetch(&self, topic: &str, partition: i32) -> Result<Offset> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, partition);
+        let committed = self.consumer.committed_offsets(tpl, Duration::from_secs(10))?;
+        let offset = match committed.elements().first().map(|e| e.offset()) {
+            Some(Offset::Offset(o)) => Offset::Offset(o),
+            _ => Offset::Beginning,
+        };
+        self.lock().forget(topic, partition);
+        self.consumer.seek(topic, partition, offset, Duration::from_secs(10))?;
+        Ok(offset)
     }
 
     /// Leave the group and join it again (the subscription is unchanged): a revoke, then a fresh
