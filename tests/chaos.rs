@@ -341,12 +341,11 @@ fn the_pipeline_survives_kills_outages_storms_and_poison_and_its_tables_equal_a_
     env.brokers = broker.brokers();
     let registry_port = free_port();
     env.registry = format!("http://127.0.0.1:{registry_port}");
-    let registry = env.spawn({
+    env.spawn({
         let mut c = env.cmd(&["registry", "--listen", &format!("127.0.0.1:{registry_port}")]);
         c.env("RUST_LOG", "warn");
         c
     });
-    let _ = registry;
     eventually("the registry", Duration::from_secs(60), || {
         std::net::TcpStream::connect(("127.0.0.1", registry_port)).is_ok()
     });

@@ -1127,22 +1127,7 @@ fn listing(
     canonical: &Url,
     page_size: Option<u32>,
 ) -> Result<Parsed, ParseError> {
-    let keyword = page_url
-        .query_pairs()
-        .find(|(k, _)| ["keyword", "q", "query", "search", "k", "s"].contains(&k.as_ref()))
-        .map(|(_, v)| collapse(&v))
-        .filter(|k| !k.is_empty());
-    let page = page_url
-        .query_pairs()
-        .find(|(k, _)| k == "page" || k == "p")
-        .and_then(|(_, v)| v.parse::<u32>().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1);
-    let (list_kind, list_id) = match &keyword {
-        Some(k) => ("search", format!("search:{k}")),
-        None => ("category", id_from_url(canonical).unwrap_or_else(|| canonical.to_string())),
-    };
-    let page_size = page_size.unwrap_or_else(|| u32::try_from(items.len()).unwrap_or(u32::MAX)).max(1);
+    let (keyword, list_kind, list_id, page, page_size) = list_meta(page_url, canonical, page_size, items.len());
     let per_page = page > 1 && items.iter().map(|i| i.0).min() == Some(1);
     let offset = if per_page {
         shopstream_normalize::absolute_position(page, page_size, 0).map_err(|e| field("position", e.to_string()))? - 1
