@@ -74,6 +74,21 @@ fn a_kill_storm_heals_on_its_own_and_the_tables_are_exact() {
     );
 }
 
+/// The pages of `raw` fetched more than once, with when and at which depth (for a failure's message).
+fn doubled_pages(env: &TestEnv, raw: &[shopstream_core::kafka::KeyedRecord]) -> String {
+    let codec = shopstream_core::Codec::new(&env.registry);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut fetches: std::collections::BTreeMap<String, Vec<(i64, i32, String)>> = Default::default();
+    for payload in raw.iter().filter_map(|(_, v)| v.as_ref()) {
+        if let Ok(page) = rt.block_on(codec.decode::<shopstream_schemas::RawPage>(payload)) {
+            fetches.entry(page.url).or_default().push((page.fetched_at, page.depth, page.fetch_id));
+        }
+    }
+    let doubled: Vec<_> = fetches.iter().filter(|(_, f)| f.len() > 1).collect();
+    let first: Vec<String> = doubled.iter().take(12).map(|(url, f)| format!("{url} {f:?}")).collect();
+    format!("{} page(s) fetched more than once, first: {first:#?}", doubled.len())
+}
+
 /// The sum over every process's /metrics of a stage counter.
 fn counter(metrics: &[String], name: &str, stage: &str) -> u64 {
     metrics
@@ -120,7 +135,7 @@ fn a_second_instance_of_every_stage_joining_mid_run_loses_and_doubles_nothing() 
     // published once, every raw page transformed once.
     let raw = shopstream_core::kafka::read_to_end(&env.brokers, &format!("{}raw.pages", env.topic_prefix()))
         .expect("read raw.pages");
-    assert_eq!(raw.len(), 2 * 1050, "one raw record per page\n{logs}");
+    assert_eq!(raw.len(), 2 * 1050, "one raw record per page: {}\n{logs}", doubled_pages(&env, &raw));
     assert_eq!(counter(&metrics, "records_in", "extract"), 2 * 1050, "requests consumed once\n{logs}");
     assert_eq!(counter(&metrics, "records_in", "transform"), 2 * 1050, "raw pages consumed once\n{logs}");
     let prices = shopstream_core::kafka::read_to_end(&env.brokers, &format!("{}events.prices", env.topic_prefix()))

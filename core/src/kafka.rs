@@ -342,25 +342,26 @@ impl TrackedConsumer {
     }
 
     /// The record's work is acknowledged: store the new contiguous watermark, if it moved.
+    ///
+    /// The store happens under the tracker's lock: a revoke's drain sees the record done only once its
+    /// position is stored, so the commit on revoke includes it (otherwise the next owner redoes it; a
+    /// listing page redone re-enqueues the rest of its chain).
     pub fn done(&self, topic: &str, partition: i32, offset: i64) {
-        let advanced = self.lock().done(topic, partition, offset);
-        if advanced.is_some()
-            && crate::failpoint("kafka.lose_first_store")
-            && self.lose_store_once(topic, partition, offset)
-        {
+        let mut tracker = self.lock();
+        let Some(next) = tracker.done(topic, partition, offset) else { return };
+        if crate::failpoint("kafka.lose_first_store") && self.lose_store_once(topic, partition, offset) {
             // Test hook: the record's work is done but its position is never stored (as if the store
             // was lost); the partition's stall is healed by `refetch`.
             return;
         }
-        if let Some(next) = advanced {
-            let mut tpl = TopicPartitionList::new();
-            if tpl.add_partition_offset(topic, partition, Offset::Offset(next)).is_ok() {
-                if let Err(e) = self.consumer.store_offsets(&tpl) {
-                    // The partition was revoked meanwhile: its next owner redoes the work.
-                    tracing::debug!(topic, partition, error = %e, "Could not store an offset.");
-                }
+        let mut tpl = TopicPartitionList::new();
+        if tpl.add_partition_offset(topic, partition, Offset::Offset(next)).is_ok() {
+            if let Err(e) = self.consumer.store_offsets(&tpl) {
+                // The partition was revoked meanwhile: its next owner redoes the work.
+                tracing::debug!(topic, partition, error = %e, "Could not store an offset.");
             }
         }
+        drop(tracker);
     }
 
     /// The first time an offset's store would happen under the `kafka.lose_first_store` failpoint: true

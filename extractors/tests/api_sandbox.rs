@@ -251,9 +251,10 @@ async fn the_budget_keeps_requests_under_the_marketplaces_limit() {
     let (base, stop, seller_handle) = start(cfg.clone()).await;
     let mut srcs = sources();
     let shopify = srcs.get_mut("shopify-sandbox").expect("shopify");
-    // A budget of 9.5/s shared by every account's requests, sent from several tasks at once.
+    // A budget of 8/s shared by every account's requests, sent from several tasks at once: 125 ms between
+    // requests against the marketplace's 100 ms, the margin a loaded machine's scheduling needs.
     shopify.api.rate =
-        Some(api::RateConfig { per_second: 9.5, burst: 1, concurrency: 4, scope: api::RateScope::Endpoint });
+        Some(api::RateConfig { per_second: 8.0, burst: 1, concurrency: 4, scope: api::RateScope::Endpoint });
     let names: Vec<&str> = srcs.keys().map(String::as_str).collect();
     let accounts = Accounts::parse(Some(&seller::secrets_toml(&cfg, &base)), &[], &names).expect("accounts");
     let apis: HashMap<String, ApiConfig> = srcs.iter().map(|(k, v)| (k.clone(), v.api.clone())).collect();
@@ -281,10 +282,10 @@ async fn the_budget_keeps_requests_under_the_marketplaces_limit() {
     assert!(e.too_many <= 1, "no request crossed the limit: gaps {gaps:?} {stats:?}");
     assert!(e.max_in_1s <= 10, "at most 10 requests in any second, saw {}", e.max_in_1s);
     assert!(pages >= 12, "{pages} pages");
-    // The budget, not the client, is the bottleneck: close to pages / 9.5 (the first is free).
-    let bound = (pages - 1) as f64 / 9.5;
+    // The budget, not the client, is the bottleneck: close to pages / 8 (the first is free).
+    let bound = (pages - 1) as f64 / 8.0;
     assert!(
-        elapsed >= bound * 0.95 && elapsed <= bound * 1.5 + 1.0,
+        elapsed >= bound * 0.95 && elapsed <= bound * 2.0 + 2.0,
         "{elapsed:.2} s for {pages} pages (bound {bound:.2} s)"
     );
     stop.cancel();
