@@ -213,13 +213,37 @@ fn matches_at(chars: &[char], pos: usize, tok: &str) -> Option<usize> {
     Some(i)
 }
 
+/// The tokens ([`TOKENS`] then [`AMBIGUOUS`], in that order) by their first char, sorted by that char:
+/// a text is scanned against the few tokens that can start at each position, not all of them (the
+/// scan ran every token at every char and was most of the cost of reading a price).
+fn by_first_char() -> &'static [(char, Vec<&'static Token>)] {
+    static INDEX: std::sync::OnceLock<Vec<(char, Vec<&'static Token>)>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index: Vec<(char, Vec<&'static Token>)> = vec![];
+        for t in TOKENS.iter().chain(AMBIGUOUS.iter()) {
+            let Some(first) = t.text.chars().next() else { continue };
+            match index.iter_mut().find(|(c, _)| *c == first) {
+                Some((_, list)) => list.push(t),
+                None => index.push((first, vec![t])),
+            }
+        }
+        index.sort_by_key(|(c, _)| *c);
+        index
+    })
+}
+
 /// Finds every currency mention in `chars`, left to right, longest match at each position.
 pub(crate) fn find_all(chars: &[char]) -> Vec<Found> {
+    let index = by_first_char();
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < chars.len() {
         let mut best: Option<(usize, Vec<&'static str>, Strength)> = None;
-        for t in TOKENS.iter().chain(AMBIGUOUS.iter()) {
+        let starting_here = match index.binary_search_by_key(&chars[pos], |(c, _)| *c) {
+            Ok(at) => index[at].1.as_slice(),
+            Err(_) => &[],
+        };
+        for t in starting_here {
             if let Some(end) = matches_at(chars, pos, t.text) {
                 if best.as_ref().is_none_or(|(e, _, _)| end > *e) {
                     best = Some((end, t.iso.to_vec(), t.strength));

@@ -300,9 +300,16 @@ fn read_price(key: &str, v: &Value) -> Option<(String, String, Option<String>)> 
 type ProductTexts = (String, String, String, Option<String>, Option<String>);
 
 fn product_of(o: &serde_json::Map<String, Value>) -> Option<ProductTexts> {
+    // Every object of every script is asked: ASCII keys are compared without lower-casing a copy.
+    let is_name_key = |k: &str| {
+        if k.is_ascii() {
+            NAME_KEYS.iter().any(|n| k.eq_ignore_ascii_case(n))
+        } else {
+            NAME_KEYS.contains(&k.to_lowercase().as_str())
+        }
+    };
     let name = o.iter().find_map(|(k, v)| {
-        let k = k.to_lowercase();
-        NAME_KEYS.contains(&k.as_str()).then(|| v.as_str()).flatten().filter(|s| (3..=300).contains(&s.trim().len()))
+        is_name_key(k).then(|| v.as_str()).flatten().filter(|s| (3..=300).contains(&s.trim().len()))
     })?;
     let mut current: Option<(String, String, Option<String>)> = None;
     let mut list: Option<String> = None;

@@ -563,13 +563,16 @@ pub fn parse(body: &[u8], ctx: &PageContext<'_>, page_size: Option<u32>) -> Resu
 struct Page<'a> {
     prices: Vec<PriceCand<'a>>,
     titles: Vec<TitleCand<'a>>,
-    embedded: Vec<EmbeddedProduct>,
+    /// Embedded-state products, read on first use: only a page without a structured price needs them,
+    /// and reading every script's JSON is a large part of a page's cost.
+    embedded: std::cell::OnceCell<Vec<EmbeddedProduct>>,
+    scripts: &'a [Script],
     /// The currency the page's locale implies, and where it was read.
     locale: Option<(&'static str, String)>,
 }
 
 impl<'a> Page<'a> {
-    fn read(doc: &'a Html, scripts: &[Script], url: &Url, ctx: &PageContext<'_>) -> Page<'a> {
+    fn read(doc: &'a Html, scripts: &'a [Script], url: &Url, ctx: &PageContext<'_>) -> Page<'a> {
         let locale = page_currency(doc, Some(url));
         let default = ctx.default_currency.filter(|c| currency_exponent(c).is_some());
         let hints = PriceHints {
@@ -579,8 +582,11 @@ impl<'a> Page<'a> {
         };
         let prices = price_candidates(doc, &hints);
         let titles = title_candidates(doc, url.host_str());
-        let embedded = embedded::products(&embedded::documents(scripts), 200);
-        Page { prices, titles, embedded, locale }
+        Page { prices, titles, embedded: std::cell::OnceCell::new(), scripts, locale }
+    }
+
+    fn embedded(&self) -> &[EmbeddedProduct] {
+        self.embedded.get_or_init(|| embedded::products(&embedded::documents(self.scripts), 200))
     }
 
     /// The best title candidate (an element when a heading agrees with the document title).
@@ -837,7 +843,7 @@ fn fallback_price(
     // Embedded product objects whose name agrees with the title, and their price.
     let title_words: Vec<String> = title.or(anchor.map(|a| a.text.as_str())).map(words_of).unwrap_or_default();
     let mut embedded: Vec<(f64, &EmbeddedProduct, PriceFact)> = vec![];
-    for e in &page.embedded {
+    for e in page.embedded() {
         let agree = if title_words.is_empty() { 0.0 } else { share(&words_of(&e.name), &title_words) };
         let currency = e.currency.as_deref().or(page.locale.as_ref().map(|l| l.0));
         let Ok(Some(mut f)) = price_fact(NAME, &e.price, e.list.as_deref(), currency, currency) else { continue };

@@ -280,6 +280,23 @@ fn lower(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `f` of `s` lower-cased as [`lower`] does, without allocating for short ASCII text (this runs for
+/// every element of the page).
+fn with_lower<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 128];
+    if s.is_ascii() && s.len() <= buf.len() {
+        let buf = &mut buf[..s.len()];
+        buf.copy_from_slice(s.as_bytes());
+        buf.make_ascii_lowercase();
+        // ASCII in, ASCII out: always valid UTF-8.
+        return match std::str::from_utf8(buf) {
+            Ok(l) => f(l),
+            Err(_) => f(&lower(s)),
+        };
+    }
+    f(&lower(s))
+}
+
 /// Whether the lower-cased class, id, itemprop, name or data-* names and values contain one of `vocab`.
 fn raw_attrs_contain(el: ElementRef<'_>, vocab: &[&str]) -> bool {
     el.value().attrs().any(|(name, value)| {
@@ -287,8 +304,8 @@ fn raw_attrs_contain(el: ElementRef<'_>, vocab: &[&str]) -> bool {
         if !relevant {
             return false;
         }
-        let (n, v) = (lower(name), lower(value));
-        vocab.iter().any(|w| n.contains(w) || v.contains(w))
+        with_lower(name, |n| vocab.iter().any(|w| n.contains(w)))
+            || with_lower(value, |v| vocab.iter().any(|w| v.contains(w)))
     })
 }
 
