@@ -13,13 +13,17 @@ use std::time::Duration;
 use common::{eventually, free_port, start_sandbox, start_sandbox_with, TestEnv};
 use rand::Rng;
 
+/// Sources crawling the sandbox's shops: pagination and the listings' books (`ol.row`). Not the book pages'
+/// "recently viewed" books (`ul.row`): those link every book from many pages, and a process that takes a
+/// host over starts with an empty crawl memory, so it would fetch again books its predecessor fetched
+/// (rows converge; see `extractors/src/http/crawl_memory.rs`), which would hide what these tests count.
 fn shops_config(shops: u32, per_host_concurrency: u32) -> String {
     (1..=shops)
         .map(|i| {
             format!(
                 "[sources.shop{i}]\nparser = {{ type = \"books_toscrape\" }}\ndefault_currency = \"GBP\"\n\n\
                  [sources.shop{i}.fetch]\nallow_private_network = true\n\
-                 follow = [\"li.next a\", \"article.product_pod h3 a\"]\nper_host_concurrency = {per_host_concurrency}\n\n"
+                 follow = [\"li.next a\", \"ol.row article.product_pod h3 a\"]\nper_host_concurrency = {per_host_concurrency}\n\n"
             )
         })
         .collect()
@@ -84,7 +88,11 @@ fn doubled_pages(env: &TestEnv, raw: &[shopstream_core::kafka::KeyedRecord]) -> 
             fetches.entry(page.url).or_default().push((page.fetched_at, page.depth, page.fetch_id));
         }
     }
-    let doubled: Vec<_> = fetches.iter().filter(|(_, f)| f.len() > 1).collect();
+    let mut doubled: Vec<_> = fetches.iter().filter(|(_, f)| f.len() > 1).collect();
+    // Listing pages first: a listing fetched twice re-enqueues its books.
+    doubled.sort_by_key(|(url, _)| {
+        !(url.contains("/page-") || url.ends_with("/index.html") && url.matches('/').count() <= 4)
+    });
     let first: Vec<String> = doubled.iter().take(12).map(|(url, f)| format!("{url} {f:?}")).collect();
     format!("{} page(s) fetched more than once, first: {first:#?}", doubled.len())
 }
