@@ -86,8 +86,10 @@ fn a_run_retries_its_failures_and_writes_one_summary_that_reconciles() {
     let (base, _stop) = start_sandbox(1);
     let (flaky, connections) = flaky_server(3);
     let dead = closed_port();
-    // A short fetch timeout, so the page that never answers does not hold the extractor when it stops.
-    let config = format!("{}timeout_ms = 3000\n", sandbox_config(&["article.product_pod h3 a"], 1));
+    // A short fetch timeout, so the page that never answers does not hold the extractor when it stops;
+    // robots.txt off: the failing servers fail the pages' own fetches, which is what the run counts.
+    let config =
+        format!("{}timeout_ms = 3000\nobey_robots = false\n", sandbox_config(&["article.product_pod h3 a"], 1));
     let mut env = TestEnv::new("runs", &config);
     env.run_ok(&["topics", "--partitions", "2"]);
     let mut pipeline = env.cmd(&["run"]);

@@ -60,6 +60,11 @@ pub struct Faults {
     /// Path prefixes robots.txt disallows for every user agent (e.g. `/shop2/`, `/catalogue/page-3.html`);
     /// empty = allow all. The sandbox still serves them but counts them in [`crate::StatsSnapshot::disallowed`].
     pub robots_disallow: Vec<String>,
+    /// `Crawl-delay` in robots.txt, in seconds (none when `None`).
+    pub robots_crawl_delay: Option<f64>,
+    /// The status `/robots.txt` answers (200 serves the file; 404 or 503 serve no file). Switchable while
+    /// serving: `/_sandbox/faults?robots_status=503`.
+    pub robots_status: u16,
 }
 
 impl Default for Faults {
@@ -75,6 +80,8 @@ impl Default for Faults {
             seed: 0,
             etag: true,
             robots_disallow: Vec::new(),
+            robots_crawl_delay: None,
+            robots_status: 200,
         }
     }
 }

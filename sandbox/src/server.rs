@@ -48,10 +48,11 @@ struct LiveFaults {
     latency_ms: u64,
     error_rate: f64,
     rate_429: f64,
+    robots_status: u16,
 }
 
 impl LiveFaults {
-    /// `latency_ms=N&error_rate=F&rate_429=F` (any of them) applied to `self`.
+    /// `latency_ms=N&error_rate=F&rate_429=F&robots_status=S` (any of them) applied to `self`.
     fn with_query(mut self, query: &str) -> Result<LiveFaults, String> {
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             let rate = |v: &str| v.parse::<f64>().ok().filter(|r| (0.0..=1.0).contains(r));
@@ -59,7 +60,16 @@ impl LiveFaults {
                 "latency_ms" => self.latency_ms = v.parse().map_err(|_| format!("latency_ms={v}: not a number"))?,
                 "error_rate" => self.error_rate = rate(&v).ok_or(format!("error_rate={v}: not in 0..1"))?,
                 "rate_429" => self.rate_429 = rate(&v).ok_or(format!("rate_429={v}: not in 0..1"))?,
-                other => return Err(format!("unknown fault {other:?} (latency_ms, error_rate, rate_429)")),
+                "robots_status" => {
+                    self.robots_status = v
+                        .parse()
+                        .ok()
+                        .filter(|s| StatusCode::from_u16(*s).is_ok())
+                        .ok_or(format!("robots_status={v}: not an HTTP status"))?
+                }
+                other => {
+                    return Err(format!("unknown fault {other:?} (latency_ms, error_rate, rate_429, robots_status)"))
+                }
             }
         }
         if self.error_rate + self.rate_429 > 1.0 {
@@ -84,8 +94,8 @@ pub struct Stats {
     disallowed: AtomicU64,
 }
 
-/// A copy of [`Stats`] at one moment.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A copy of [`Stats`] at one moment (`GET /_sandbox/stats` answers it as JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StatsSnapshot {
     /// Every request received, robots.txt included.
     pub requests: u64,
@@ -143,7 +153,7 @@ impl Sandbox {
             .await
             .map_err(|source| SandboxError::Bind { addr: config.listen, source })?;
         let local_addr = listener.local_addr().map_err(|source| SandboxError::Bind { addr: config.listen, source })?;
-        let robots = robots_txt(&config.faults.robots_disallow);
+        let robots = robots_txt(&config.faults.robots_disallow, config.faults.robots_crawl_delay);
         let anchor_ms = config.seller.anchor_ms.unwrap_or_else(crate::seller::now_ms);
         let seller = Arc::new(Seller::new(config.seller.clone(), anchor_ms, local_addr));
         Ok(Sandbox { listener, local_addr, seller, shared: Arc::new(Shared::new(config, snapshot, robots)) })
@@ -219,13 +229,16 @@ impl Sandbox {
     }
 }
 
-fn robots_txt(disallow: &[String]) -> Bytes {
+fn robots_txt(disallow: &[String], crawl_delay: Option<f64>) -> Bytes {
     let mut body = String::from("User-agent: *\n");
     if disallow.is_empty() {
         body.push_str("Disallow:\n");
     }
     for prefix in disallow {
         body.push_str(&format!("Disallow: {prefix}\n"));
+    }
+    if let Some(delay) = crawl_delay {
+        body.push_str(&format!("Crawl-delay: {delay}\n"));
     }
     Bytes::from(body)
 }
@@ -276,7 +289,12 @@ enum Fault {
 impl Shared {
     fn new(config: SandboxConfig, snapshot: &'static Snapshot, robots: Bytes) -> Shared {
         let f = &config.faults;
-        let live = LiveFaults { latency_ms: f.latency_ms, error_rate: f.error_rate, rate_429: f.rate_429 };
+        let live = LiveFaults {
+            latency_ms: f.latency_ms,
+            error_rate: f.error_rate,
+            rate_429: f.rate_429,
+            robots_status: f.robots_status,
+        };
         Shared {
             snapshot,
             robots,
@@ -358,6 +376,10 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
     let route = route(path, shared.config.copies);
     if route == Route::Robots {
         bump(&stats.robots);
+        let status = StatusCode::from_u16(shared.live().robots_status).unwrap_or(StatusCode::OK);
+        if status != StatusCode::OK {
+            return (status, with_content_type("text/plain; charset=utf-8"), format!("{status}\n")).into_response();
+        }
         return (StatusCode::OK, with_content_type("text/plain; charset=utf-8"), shared.robots.clone()).into_response();
     }
     if path == "/_sandbox/day" {
@@ -371,6 +393,10 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
             Some(Err(_)) => (StatusCode::BAD_REQUEST, "set=N needs a whole number\n").into_response(),
             None => (StatusCode::OK, format!("{}\n", shared.search_day.load(Ordering::SeqCst))).into_response(),
         };
+    }
+    if path == "/_sandbox/stats" {
+        let body = serde_json::to_string(&stats.snapshot()).unwrap_or_default();
+        return (StatusCode::OK, with_content_type("application/json"), body).into_response();
     }
     if path == "/_sandbox/faults" {
         // Switch faults while serving: ?latency_ms=N&error_rate=F&rate_429=F (no query: read them).
@@ -494,9 +520,9 @@ mod tests {
 
     #[test]
     fn live_faults_change_by_query_and_refuse_nonsense() {
-        let calm = LiveFaults { latency_ms: 0, error_rate: 0.0, rate_429: 0.0 };
+        let calm = LiveFaults { latency_ms: 0, error_rate: 0.0, rate_429: 0.0, robots_status: 200 };
         let storm = calm.with_query("error_rate=0.3&rate_429=0.2&latency_ms=50").expect("storm");
-        assert_eq!(storm, LiveFaults { latency_ms: 50, error_rate: 0.3, rate_429: 0.2 });
+        assert_eq!(storm, LiveFaults { latency_ms: 50, error_rate: 0.3, rate_429: 0.2, robots_status: 200 });
         assert_eq!(storm.with_query("error_rate=0&rate_429=0").expect("calm").latency_ms, 50);
         assert_eq!(storm.with_query("").expect("read"), storm);
         assert!(calm.with_query("error_rate=2").is_err());
@@ -541,7 +567,7 @@ mod tests {
     }
 
     fn shared(faults: Faults) -> Shared {
-        Shared::new(SandboxConfig { faults, ..SandboxConfig::default() }, crate::snapshot(), robots_txt(&[]))
+        Shared::new(SandboxConfig { faults, ..SandboxConfig::default() }, crate::snapshot(), robots_txt(&[], None))
     }
 
     #[test]
@@ -566,10 +592,10 @@ mod tests {
 
     #[test]
     fn robots_txt_allows_all_by_default() {
-        assert_eq!(robots_txt(&[]), "User-agent: *\nDisallow:\n");
+        assert_eq!(robots_txt(&[], None), "User-agent: *\nDisallow:\n");
         assert_eq!(
-            robots_txt(&["/shop2/".into(), "/catalogue/page-3.html".into()]),
-            "User-agent: *\nDisallow: /shop2/\nDisallow: /catalogue/page-3.html\n"
+            robots_txt(&["/shop2/".into(), "/catalogue/page-3.html".into()], Some(0.5)),
+            "User-agent: *\nDisallow: /shop2/\nDisallow: /catalogue/page-3.html\nCrawl-delay: 0.5\n"
         );
     }
 

@@ -23,6 +23,13 @@ fn default_max_redirects() -> usize {
 fn default_max_attempts() -> u32 {
     3
 }
+fn default_true() -> bool {
+    true
+}
+fn default_robots_ttl_secs() -> u64 {
+    // RFC 9309: a cached robots.txt should not be used for more than 24 hours.
+    24 * 3600
+}
 fn default_user_agent() -> String {
     concat!("shopstream/", env!("CARGO_PKG_VERSION")).to_string()
 }
@@ -64,6 +71,13 @@ pub struct SourceFetch {
     pub max_attempts: u32,
     #[serde(default = "default_user_agent")]
     pub user_agent: String,
+    /// Read each host's robots.txt and obey it: disallowed URLs are not fetched (a recorded outcome,
+    /// `disallowed`), `Crawl-delay` spaces the host's requests. On by default.
+    #[serde(default = "default_true")]
+    pub obey_robots: bool,
+    /// How long a host's robots.txt is used before it is read again.
+    #[serde(default = "default_robots_ttl_secs")]
+    pub robots_ttl_secs: u64,
 }
 
 impl SourceFetch {
@@ -90,6 +104,8 @@ impl Default for SourceFetch {
             max_redirects: default_max_redirects(),
             max_attempts: default_max_attempts(),
             user_agent: default_user_agent(),
+            obey_robots: true,
+            robots_ttl_secs: default_robots_ttl_secs(),
         }
     }
 }

@@ -12,7 +12,9 @@
 //! keyed by host, so they come back to the same partition). Per-host concurrency and delay hold across
 //! any number of instances because a host lives in one partition. Special-purpose addresses (loopback,
 //! private, link-local, NAT64, 6to4, …) are refused unless the source allows them, by the resolver and
-//! on every redirect hop (`guard`); bodies, redirects and time are capped.
+//! on every redirect hop (`guard`); bodies, redirects and time are capped. Each host's robots.txt is read
+//! once per TTL and obeyed (`robots`): a disallowed URL is a recorded fetch outcome (`disallowed`), not an
+//! error; `Crawl-delay` spaces the host's requests.
 
 pub mod api;
 pub mod config;
@@ -20,6 +22,7 @@ mod crawl_memory;
 pub mod fetch;
 pub mod guard;
 pub mod links;
+pub mod robots;
 mod run;
 
 pub use config::{ExtractConfig, SourceFetch};

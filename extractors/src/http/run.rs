@@ -22,6 +22,7 @@ use super::config::{ExtractConfig, SourceFetch};
 use super::crawl_memory::CrawlMemory;
 use super::fetch::{self, retriable_status, status_text, Fetched};
 use super::links;
+use super::robots::{Robots, Verdict};
 
 const STAGE: &str = "extract";
 
@@ -38,6 +39,7 @@ struct Ctx {
     topics: Topics,
     memory: CrawlMemory,
     api: ApiRuntime,
+    robots: Robots,
     metrics: Metrics,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     shutdown: CancellationToken,
@@ -104,6 +106,7 @@ pub async fn run(
         topics: topics.clone(),
         memory: CrawlMemory::new(cfg.crawl_memory_bytes),
         api,
+        robots: Robots::new(),
         metrics: metrics.clone(),
         hosts: Mutex::new(HashMap::new()),
         shutdown: shutdown.clone(),
@@ -180,11 +183,37 @@ async fn fetch_and_publish(
             _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
         }
     } else {
+        let mut crawl_delay = None;
+        if source.rules.obey_robots {
+            let verdict = tokio::select! {
+                v = ctx.robots.check(&source.client, &source.rules, url) => v,
+                _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
+            };
+            let unavailable = match verdict {
+                Verdict::Allowed { delay } => {
+                    crawl_delay = delay;
+                    None
+                }
+                Verdict::Disallowed => Some(None),
+                Verdict::Unavailable(reason) => Some(Some(reason)),
+            };
+            if let Some(unavailable) = unavailable {
+                let facts = FetchFacts::new(req, url, host);
+                let (settled, out) = settle_robots(ctx, req, &facts, unavailable).await?;
+                return publish(ctx, req, url, settled, &out).await;
+            }
+        }
         let slot = ctx.host_slot(&host, source.rules.per_host_concurrency);
         let _permit = tokio::select! {
             p = slot.acquire_owned() => p.map_err(|_| Stop::Interrupted)?,
             _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
         };
+        if let Some(delay) = crawl_delay {
+            tokio::select! {
+                _ = ctx.robots.pace(&host, delay) => {}
+                _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
+            }
+        }
         let f = fetch::fetch(&source.client, url, &source.rules).await;
         if source.rules.per_host_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(source.rules.per_host_delay_ms)).await;
@@ -194,13 +223,39 @@ async fn fetch_and_publish(
     record_fetch(&ctx.metrics, &host, &fetched);
     let facts = FetchFacts::new(req, url, host);
     let (settled, out) = settle(ctx, req, source, &facts, fetched, links_claimed).await?;
-    match worker::publish_all(&ctx.producer, &out, &ctx.shutdown).await {
+    publish(ctx, req, url, settled, &out).await
+}
+
+/// Publish a request's records in one acknowledged batch; then the request is settled.
+async fn publish(ctx: &Ctx, req: &CrawlRequest, url: &Url, settled: Settled, out: &[Out]) -> Result<Settled, Stop> {
+    match worker::publish_all(&ctx.producer, out, &ctx.shutdown).await {
         Ok(()) => Ok(settled),
         Err(PublishError::Interrupted) => Err(Stop::Interrupted),
         Err(PublishError::Rejected(reason)) => {
             Err(Stop::Failed(failure(ErrorClass::BadData, format!("{url}: {reason}"), Some(&req.source))))
         }
     }
+}
+
+/// A URL robots.txt keeps us from: disallowed (`unavailable` is `None`) is a recorded outcome, done; an
+/// unavailable robots.txt (5xx, 429, network; the reason) is an external failure, dead-lettered for a
+/// retry later. Either way, a fetch event.
+async fn settle_robots(
+    ctx: &Ctx,
+    req: &CrawlRequest,
+    facts: &FetchFacts,
+    unavailable: Option<String>,
+) -> Result<(Settled, Vec<Out>), Stop> {
+    let host_key = facts.host.as_bytes().to_vec();
+    let (outcome, error, settled) = match unavailable {
+        None => ("disallowed", "robots.txt disallows it".to_string(), Settled::Done("disallowed")),
+        Some(reason) => {
+            let failed = failure(ErrorClass::External, format!("{}: {reason}", facts.url), Some(&req.source));
+            ("robots_unavailable", reason, Settled::Failed(failed))
+        }
+    };
+    let ev = with_outcome(facts.event(req, 0, Duration::ZERO, 0, 0), outcome, Some(error));
+    Ok((settled, vec![ctx.encode(&ctx.topics.fetches, host_key, &ev).await?]))
 }
 
 /// A request signed with an account's credentials: an endpoint of an `[api]` source, or a tracked search
