@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, free_port, read_records, start_sandbox, Switch, TestEnv};
+use common::{eventually, free_port, read_records, start_sandbox, start_sandbox_with, Switch, TestEnv};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use shopstream_core::Codec;
@@ -197,6 +197,26 @@ fn a_redirect_to_a_forbidden_address_is_refused_on_every_hop() {
     assert!(letters.iter().all(|l| l.reason.contains("refused") && l.reason.contains("loopback")), "{letters:?}");
     assert!(letters.iter().any(|l| l.reason.contains("a redirect to http://127.0.0.1")), "{letters:?}");
     assert!(letters.iter().any(|l| l.reason.contains("localhost resolves to")), "{letters:?}");
+}
+
+#[test]
+fn a_body_over_the_cap_is_bad_data_not_a_network_failure() {
+    // The sandbox pads every page to 300 kB; the source takes 100 kB at most. Before, the fetch was a
+    // `network_error` dead-lettered as external, which a run retries: fetching it again cannot help.
+    let faults = shopstream_sandbox::Faults { oversize_rate: 1.0, oversize_bytes: 300_000, ..Default::default() };
+    let (base, _sandbox) = start_sandbox_with(1, faults);
+    let mut env = TestEnv::new("toolarge", &books_source("books", "max_body_bytes = 100000"));
+    let topics = shopstream_core::Topics::with_prefix(&env.topic_prefix());
+    let e = env.spawn(env.cmd(&["extract"]));
+    env.run_ok(&["crawl", "--seed", &format!("{base}/catalogue/a-light-in-the-attic_1000/index.html")]);
+    wait_stage_idle(&env, "extract", 120).expect("extract");
+    env.stop(e);
+    assert_eq!(size(&env, &topics.raw_pages), 0);
+    let letters = dead_letters(&env, &topics.dlq_extract);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].error_kind, "bad_data", "{:?}", letters[0]);
+    assert!(letters[0].reason.contains("larger than 100000 bytes"), "{}", letters[0].reason);
+    assert!(letters[0].reason.contains("after 1 attempts"), "not retried: {}", letters[0].reason);
 }
 
 #[test]

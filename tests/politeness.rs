@@ -124,3 +124,42 @@ fn an_unavailable_robots_txt_is_retried_later_and_a_missing_one_allows_everythin
     assert_eq!(env.count(&format!("SELECT count() FROM {db}.products FINAL")), 20);
     env.stop(run);
 }
+
+#[test]
+fn a_hosts_rate_holds_across_two_extractor_processes_and_user_agents_rotate() {
+    // 10 requests/s with bursts of 2, a little jitter, two user agents in turn; a second extractor joins
+    // mid-crawl (the host's partition may move to it: its limiter starts with a full bucket, the bound
+    // below allows that one burst).
+    let (base, _sandbox) = start_sandbox_with(1, shopstream_sandbox::Faults::default());
+    let extra = "max_depth = 5\nrate = { per_second = 10, burst = 2 }\njitter_ms = 20\n\
+                 user_agents = [\"shopstream-a/1.0\", \"shopstream-b/1.0\"]";
+    let mut env = TestEnv::new("rate", &shop_config(extra));
+    env.run_ok(&["topics"]);
+    env.run_ok(&["migrate"]);
+    let first = env.spawn(env.cmd(&["run"]));
+    env.run_ok(&["crawl", "--source", "shop1", "--crawl-id", "rate", "--seed", &format!("{base}/shop1/index.html")]);
+    std::thread::sleep(Duration::from_secs(4));
+    let second = env.spawn(env.cmd(&["extract"]));
+    env.wait_idle(&format!("g_{}", env.id));
+
+    let stats = sandbox_stats_with_visits(&base);
+    let visits = stats["visits"].as_array().cloned().unwrap_or_default();
+    // Page 1 to 5 of the listing and their 100 books, and page 6 (depth 5, its links not followed).
+    assert_eq!(visits.len(), 106, "{stats}");
+    let mut at: Vec<i64> = visits.iter().filter_map(|v| v["at_ms"].as_i64()).collect();
+    at.sort_unstable();
+    let busiest = at.iter().map(|t| at.iter().filter(|u| **u >= *t && **u < t + 1000).count()).max().unwrap_or(0);
+    assert!(busiest <= 12, "at most 10/s plus a burst of 2 in any second, saw {busiest}: {at:?}");
+    let span = (at[at.len() - 1] - at[0]) as f64 / 1000.0;
+    assert!(span >= (106.0 - 2.0) / 10.0 * 0.9, "106 requests at 10/s took {span:.1} s");
+    let with = |ua: &str| visits.iter().filter(|v| v["user_agent"] == ua).count();
+    let (a, b) = (with("shopstream-a/1.0"), with("shopstream-b/1.0"));
+    assert_eq!(a + b, 106, "every request says one of the source's user agents");
+    assert!(a.abs_diff(b) <= 6, "in turn: {a} and {b}");
+    env.stop(second);
+    env.stop(first);
+}
+
+fn sandbox_stats_with_visits(base: &str) -> serde_json::Value {
+    common::reqwest::blocking_get_json(&format!("{base}/_sandbox/stats?visits"))
+}

@@ -31,5 +31,5 @@ pub use seller::{
     account_ids, credentials, inquiry_ids, review_ids, truth, BucketStats, EndpointStats, RateLimit, RateScope, Seller,
     SellerConfig, SellerCredentials, SellerStats, Truth, TruthField,
 };
-pub use server::{Sandbox, Stats, StatsSnapshot};
+pub use server::{Sandbox, Stats, StatsSnapshot, Visit};
 pub use snapshot::{snapshot, try_snapshot, Snapshot, PAGES_PER_SHOP};

@@ -92,6 +92,16 @@ pub struct Stats {
     oversized: AtomicU64,
     robots: AtomicU64,
     disallowed: AtomicU64,
+    /// Arrival (ms since the epoch) and user agent of every request but robots.txt and `/_sandbox/`:
+    /// what a crawler's rate and user-agent rotation are checked against.
+    visits: std::sync::Mutex<Vec<Visit>>,
+}
+
+/// One request as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Visit {
+    pub at_ms: i64,
+    pub user_agent: String,
 }
 
 /// A copy of [`Stats`] at one moment (`GET /_sandbox/stats` answers it as JSON).
@@ -121,6 +131,11 @@ pub struct StatsSnapshot {
 
 impl Stats {
     /// The counters now.
+    /// Every request so far but robots.txt and `/_sandbox/`, in arrival order.
+    pub fn visits(&self) -> Vec<Visit> {
+        self.visits.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         StatsSnapshot {
@@ -363,6 +378,14 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
     let stats = &shared.stats;
     let faults = &shared.config.faults;
     bump(&stats.requests);
+    if uri.path() != "/robots.txt" && !uri.path().starts_with("/_sandbox/") {
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        stats.visits.lock().unwrap_or_else(|p| p.into_inner()).push(Visit { at_ms, user_agent });
+    }
     let latency_ms = shared.live().latency_ms;
     if latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
@@ -395,7 +418,12 @@ async fn handle(State(shared): State<Arc<Shared>>, method: Method, headers: Head
         };
     }
     if path == "/_sandbox/stats" {
-        let body = serde_json::to_string(&stats.snapshot()).unwrap_or_default();
+        // The counters, and with `?visits` every request's arrival and user agent.
+        let mut body = serde_json::to_value(stats.snapshot()).unwrap_or_default();
+        if uri.query() == Some("visits") {
+            body["visits"] = serde_json::to_value(stats.visits()).unwrap_or_default();
+        }
+        let body = body.to_string();
         return (StatusCode::OK, with_content_type("application/json"), body).into_response();
     }
     if path == "/_sandbox/faults" {

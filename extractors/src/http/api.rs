@@ -311,8 +311,8 @@ impl ApiRuntime {
 
     fn redact_fetched(&self, fetched: Fetched) -> Fetched {
         match fetched {
-            Fetched::Failed { error, attempts, latency } => {
-                Fetched::Failed { error: self.redact(&error), attempts, latency }
+            Fetched::Failed { error, attempts, latency, too_large } => {
+                Fetched::Failed { error: self.redact(&error), attempts, latency, too_large }
             }
             Fetched::Refused { reason } => Fetched::Refused { reason: self.redact(&reason) },
             Fetched::Response { mut response, attempts } => {
@@ -653,7 +653,7 @@ fn unfetched(e: ApiError, redact: impl Fn(String) -> String) -> Fetched {
 }
 
 fn failed(error: String) -> Fetched {
-    Fetched::Failed { error, attempts: 0, latency: Duration::ZERO }
+    Fetched::Failed { error, attempts: 0, latency: Duration::ZERO, too_large: false }
 }
 
 fn fill(template: &str, account: &Account) -> Result<String, ApiError> {

@@ -34,6 +34,19 @@ fn default_user_agent() -> String {
     concat!("shopstream/", env!("CARGO_PKG_VERSION")).to_string()
 }
 
+fn default_burst() -> u32 {
+    1
+}
+
+/// A host's request rate: `per_second` on average, at most `burst` at once.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRate {
+    pub per_second: f64,
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+}
+
 /// How one source is fetched.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +84,17 @@ pub struct SourceFetch {
     pub max_attempts: u32,
     #[serde(default = "default_user_agent")]
     pub user_agent: String,
+    /// User agents used in turn, one per request (empty: `user_agent` always). robots.txt is read for the
+    /// first one's product token.
+    #[serde(default)]
+    pub user_agents: Vec<String>,
+    /// Requests per second to a host (every attempt counts), e.g. `{ per_second = 2, burst = 1 }`; none:
+    /// only `per_host_concurrency` and `per_host_delay_ms` bound it.
+    #[serde(default)]
+    pub rate: Option<HostRate>,
+    /// A random wait of up to this long before each request to a host, so requests do not come on a beat.
+    #[serde(default)]
+    pub jitter_ms: u64,
     /// Read each host's robots.txt and obey it: disallowed URLs are not fetched (a recorded outcome,
     /// `disallowed`), `Crawl-delay` spaces the host's requests. On by default.
     #[serde(default = "default_true")]
@@ -81,6 +105,11 @@ pub struct SourceFetch {
 }
 
 impl SourceFetch {
+    /// The user agent robots.txt is read for: the first of `user_agents`, else `user_agent`.
+    pub fn robots_user_agent(&self) -> &str {
+        self.user_agents.first().unwrap_or(&self.user_agent)
+    }
+
     /// The addresses this source may reach (networks that do not parse are refused by `validate`).
     pub fn address_policy(&self) -> crate::http::guard::AddressPolicy {
         crate::http::guard::AddressPolicy {
@@ -104,6 +133,9 @@ impl Default for SourceFetch {
             max_redirects: default_max_redirects(),
             max_attempts: default_max_attempts(),
             user_agent: default_user_agent(),
+            user_agents: Vec::new(),
+            rate: None,
+            jitter_ms: 0,
             obey_robots: true,
             robots_ttl_secs: default_robots_ttl_secs(),
         }
@@ -164,6 +196,17 @@ impl ExtractConfig {
             if s.per_host_concurrency == 0 {
                 problems.push(format!("sources.{name}.per_host_concurrency: must be at least 1"));
             }
+            if let Some(rate) = &s.rate {
+                if !(rate.per_second.is_finite() && rate.per_second > 0.0) {
+                    problems.push(format!("sources.{name}.fetch.rate.per_second: must be a positive number"));
+                }
+                if rate.burst == 0 {
+                    problems.push(format!("sources.{name}.fetch.rate.burst: must be at least 1"));
+                }
+            }
+            if s.user_agents.iter().any(|u| u.trim().is_empty()) {
+                problems.push(format!("sources.{name}.fetch.user_agents: an empty user agent"));
+            }
             if s.max_attempts == 0 {
                 problems.push(format!("sources.{name}.max_attempts: must be at least 1"));
             }
@@ -187,5 +230,29 @@ impl ExtractConfig {
         } else {
             Err(problems)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(toml_text: &str) -> SourceFetch {
+        toml::from_str(toml_text).expect("parses")
+    }
+
+    #[test]
+    fn a_hosts_pace_is_read_and_checked() {
+        let s = source("rate = { per_second = 2.5 }\njitter_ms = 100\nuser_agents = [\"a/1\", \"b/1\"]");
+        assert_eq!(s.rate, Some(HostRate { per_second: 2.5, burst: 1 }));
+        assert_eq!(s.robots_user_agent(), "a/1");
+        assert!(s.obey_robots, "robots.txt is obeyed unless a source says otherwise");
+        let bad = source("rate = { per_second = 0, burst = 0 }\nuser_agents = [\" \"]");
+        let cfg = ExtractConfig::new(BTreeMap::from([("shop".to_string(), bad)]));
+        let problems = cfg.validate().expect_err("invalid");
+        assert!(problems.iter().any(|p| p.contains("rate.per_second")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("rate.burst")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("user_agents")), "{problems:?}");
+        assert_eq!(source("").robots_user_agent(), default_user_agent());
     }
 }

@@ -31,8 +31,9 @@ pub struct Response {
 pub enum Fetched {
     /// A response arrived; `attempts` includes retried 429/5xx answers.
     Response { response: Response, attempts: u32 },
-    /// No usable response (network error, timeout, body too large) after all attempts.
-    Failed { error: String, attempts: u32, latency: Duration },
+    /// No usable response (network error, timeout, body too large) after all attempts. `too_large`: the
+    /// body passed the source's cap (the page is the problem, not the network: trying again is useless).
+    Failed { error: String, attempts: u32, latency: Duration, too_large: bool },
     /// The address is not allowed for this source.
     Refused { reason: String },
 }
@@ -162,7 +163,9 @@ where
         let last = attempt >= rules.max_attempts;
         let request = match build().await {
             Ok(r) => r,
-            Err(error) => return Fetched::Failed { error, attempts: attempt, latency: started.elapsed() },
+            Err(error) => {
+                return Fetched::Failed { error, attempts: attempt, latency: started.elapsed(), too_large: false }
+            }
         };
         match send_once(request, rules.max_body_bytes).await {
             Ok(response) if retriable_status(response.status) && !last => {
@@ -176,7 +179,15 @@ where
                 tokio::time::sleep(delays.next_delay()).await;
             }
             Err(FetchError::Refused(reason)) => return Fetched::Refused { reason },
-            Err(e) => return Fetched::Failed { error: e.to_string(), attempts: attempt, latency: started.elapsed() },
+            Err(e) => {
+                let too_large = matches!(e, FetchError::TooLarge { .. });
+                return Fetched::Failed {
+                    error: e.to_string(),
+                    attempts: attempt,
+                    latency: started.elapsed(),
+                    too_large,
+                };
+            }
         }
     }
 }

@@ -92,7 +92,7 @@ impl Robots {
     /// when it is not cached or older than the source's TTL.
     pub async fn check(&self, client: &Client, rules: &SourceFetch, url: &Url) -> Verdict {
         let origin = url.origin().ascii_serialization();
-        let agent = agent_token(&rules.user_agent);
+        let agent = agent_token(rules.robots_user_agent());
         let slot = {
             let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
             origins.entry((origin.clone(), agent.clone())).or_default().clone()

@@ -1,9 +1,11 @@
 //! The extractor's run loop: consume crawl requests, fetch with per-host limits, publish, store offsets.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter};
 use reqwest::Client;
 use scraper::Selector;
 use shopstream_core::dlq::{Failure, Origin};
@@ -18,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::api::ApiRuntime;
-use super::config::{ExtractConfig, SourceFetch};
+use super::config::{ExtractConfig, HostRate, SourceFetch};
 use super::crawl_memory::CrawlMemory;
 use super::fetch::{self, retriable_status, status_text, Fetched};
 use super::links;
@@ -30,6 +32,20 @@ struct Source {
     rules: SourceFetch,
     client: Client,
     follow: Vec<Selector>,
+    /// Requests so far: which of `rules.user_agents` the next one uses.
+    requests: std::sync::atomic::AtomicUsize,
+}
+
+impl Source {
+    /// The user agent of the next request when the source rotates several (else the client's own).
+    fn next_user_agent(&self) -> Option<String> {
+        let agents = &self.rules.user_agents;
+        if agents.is_empty() {
+            return None;
+        }
+        let n = self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(agents[n % agents.len()].clone())
+    }
 }
 
 struct Ctx {
@@ -42,6 +58,8 @@ struct Ctx {
     robots: Robots,
     metrics: Metrics,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Per host: its request rate (from the first source that reached it, like its slots).
+    rates: Mutex<HashMap<String, Arc<DefaultDirectRateLimiter>>>,
     shutdown: CancellationToken,
 }
 
@@ -52,6 +70,19 @@ impl Ctx {
     fn host_slot(&self, host: &str, per_host: usize) -> Arc<Semaphore> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         hosts.entry(host.to_string()).or_insert_with(|| Arc::new(Semaphore::new(per_host))).clone()
+    }
+
+    fn host_rate(&self, host: &str, rate: &HostRate) -> Arc<DefaultDirectRateLimiter> {
+        let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+        rates
+            .entry(host.to_string())
+            .or_insert_with(|| {
+                let period = Duration::from_secs_f64(1.0 / rate.per_second);
+                let burst = NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN);
+                let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
+                Arc::new(RateLimiter::direct(quota.allow_burst(burst)))
+            })
+            .clone()
     }
 
     /// Encode for `topic`; a registry outage is waited out, and shutdown leaves the record (never a
@@ -88,7 +119,7 @@ pub async fn run(
             .iter()
             .map(|s| Selector::parse(s).map_err(|e| anyhow::anyhow!("sources.{name}.follow: {s:?}: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        sources.insert(name.clone(), Source { rules: rules.clone(), client, follow });
+        sources.insert(name.clone(), Source { rules: rules.clone(), client, follow, requests: Default::default() });
     }
     let names: Vec<&str> = cfg.sources.keys().map(String::as_str).collect();
     let accounts = shopstream_core::api::Accounts::from_env(&names)?;
@@ -109,6 +140,7 @@ pub async fn run(
         robots: Robots::new(),
         metrics: metrics.clone(),
         hosts: Mutex::new(HashMap::new()),
+        rates: Mutex::new(HashMap::new()),
         shutdown: shutdown.clone(),
     });
     tracing::info!(group = %cfg.group, sources = ctx.sources.len(), "The extractor is running.");
@@ -214,7 +246,26 @@ async fn fetch_and_publish(
                 _ = ctx.shutdown.cancelled() => return Err(Stop::Interrupted),
             }
         }
-        let f = fetch::fetch(&source.client, url, &source.rules).await;
+        // Every attempt waits for the host's rate and a random jitter; the request says the next user agent.
+        let limiter = source.rules.rate.as_ref().map(|r| ctx.host_rate(&host, r));
+        let jitter_ms = source.rules.jitter_ms;
+        let jitter = Jitter::up_to(Duration::from_millis(jitter_ms));
+        let user_agent = source.next_user_agent();
+        let f = fetch::fetch_with(url, &source.rules, &mut || {
+            let (limiter, user_agent, request) = (limiter.clone(), user_agent.clone(), source.client.get(url.clone()));
+            async move {
+                match &limiter {
+                    Some(l) => l.until_ready_with_jitter(jitter).await,
+                    None if jitter_ms > 0 => tokio::time::sleep(jitter + Duration::ZERO).await,
+                    None => {}
+                }
+                Ok(match user_agent {
+                    Some(ua) => request.header(reqwest::header::USER_AGENT, ua),
+                    None => request,
+                })
+            }
+        })
+        .await;
         if source.rules.per_host_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(source.rules.per_host_delay_ms)).await;
         }
@@ -350,11 +401,14 @@ async fn settle(
             let out = vec![ctx.encode(&ctx.topics.fetches, host_key, &ev).await?];
             Ok((failed(ErrorClass::Config, format!("refused {url}: {reason}")), out))
         }
-        Fetched::Failed { error, attempts, latency } => {
-            let ev = with_outcome(facts.event(req, 0, latency, 0, attempts), "network_error", Some(error.clone()));
+        Fetched::Failed { error, attempts, latency, too_large } => {
+            // A body over the cap is the page's doing: bad data, not retried; anything else is the network's.
+            let (outcome, class) =
+                if too_large { ("too_large", ErrorClass::BadData) } else { ("network_error", ErrorClass::External) };
+            let ev = with_outcome(facts.event(req, 0, latency, 0, attempts), outcome, Some(error.clone()));
             let out = vec![ctx.encode(&ctx.topics.fetches, host_key, &ev).await?];
             let reason = format!("fetching {url} failed after {attempts} attempts: {error}");
-            Ok((failed(ErrorClass::External, reason), out))
+            Ok((failed(class, reason), out))
         }
         Fetched::Response { response, attempts } => {
             let ok = (200..300).contains(&response.status);
